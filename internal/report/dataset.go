@@ -1,0 +1,156 @@
+package report
+
+import (
+	"strconv"
+
+	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+// NumColumn is a numerical column; Valid[i] false marks a missing value (nil: none missing).
+type NumColumn struct {
+	Values []float64
+	Valid  []bool
+}
+
+// CatColumn is a categorical column; Valid[i] false marks a missing value (nil: none missing).
+type CatColumn struct {
+	Values []string
+	Valid  []bool
+}
+
+// Dataset is the columnar input of Compute: features, the model's prediction and,
+// where known, the target. All columns have Rows entries.
+type Dataset struct {
+	Rows        int
+	Numerical   map[string]*NumColumn
+	Categorical map[string]*CatColumn
+	Prediction  []float64 // nil: no predictions
+	Target      []float64 // nil: no targets
+	TargetValid []bool    // nil: every target known
+}
+
+// NewDataset makes an empty dataset with the given feature columns.
+func NewDataset(cfg Config) *Dataset {
+	d := &Dataset{Numerical: map[string]*NumColumn{}, Categorical: map[string]*CatColumn{}}
+	for _, n := range cfg.NumericalFeatures {
+		d.Numerical[n] = &NumColumn{}
+	}
+	for _, n := range cfg.CategoricalFeatures {
+		d.Categorical[n] = &CatColumn{}
+	}
+	return d
+}
+
+// Row is one record for Dataset.Append: values by column name; a column absent from
+// the map is missing in that row.
+type Row struct {
+	Num        map[string]float64
+	Cat        map[string]string
+	Prediction float64
+	Target     *float64
+}
+
+// Append adds one row. It keeps Valid slices only once a value is missing.
+func (d *Dataset) Append(r Row) {
+	for name, c := range d.Numerical {
+		v, ok := r.Num[name]
+		c.Values = append(c.Values, v)
+		c.Valid = appendValid(c.Valid, ok, d.Rows)
+	}
+	for name, c := range d.Categorical {
+		v, ok := r.Cat[name]
+		c.Values = append(c.Values, v)
+		c.Valid = appendValid(c.Valid, ok, d.Rows)
+	}
+	d.Prediction = append(d.Prediction, r.Prediction)
+	if r.Target != nil {
+		d.Target = append(d.Target, *r.Target)
+	} else {
+		d.Target = append(d.Target, 0)
+	}
+	d.TargetValid = appendValid(d.TargetValid, r.Target != nil, d.Rows)
+	d.Rows++
+}
+
+func appendValid(valid []bool, ok bool, rows int) []bool {
+	if valid == nil && ok {
+		return nil
+	}
+	if valid == nil {
+		valid = make([]bool, rows, rows+1024)
+		for i := range valid {
+			valid[i] = true
+		}
+	}
+	return append(valid, ok)
+}
+
+// Config names the columns a report covers and how drift is tested.
+type Config struct {
+	NumericalFeatures   []string     `json:"numerical_features" yaml:"numerical_features"`
+	CategoricalFeatures []string     `json:"categorical_features" yaml:"categorical_features"`
+	Drift               DriftOptions `json:"drift" yaml:"drift"`
+}
+
+// DriftOptions choose the drift tests; the zero value picks Evidently's defaults.
+type DriftOptions struct {
+	DriftShare   float64               `json:"drift_share,omitempty" yaml:"drift_share"`
+	NumStattest  string                `json:"num_stattest,omitempty" yaml:"num_stattest"`
+	NumThreshold float64               `json:"num_threshold,omitempty" yaml:"num_threshold"`
+	CatStattest  string                `json:"cat_stattest,omitempty" yaml:"cat_stattest"`
+	CatThreshold float64               `json:"cat_threshold,omitempty" yaml:"cat_threshold"`
+	PerColumn    map[string]ColumnTest `json:"per_column,omitempty" yaml:"per_column"`
+}
+
+// ColumnTest overrides the test of one column.
+type ColumnTest struct {
+	StatTest  string  `json:"stattest" yaml:"stattest"`
+	Threshold float64 `json:"threshold,omitempty" yaml:"threshold"`
+}
+
+// PredictionColumn is the name under which the model's output is tested for drift.
+const PredictionColumn = "prediction"
+
+// TaxiConfig is the seed's column mapping for the trip-duration model:
+// trip_distance numerical, PULocationID and DOLocationID categorical.
+func TaxiConfig() Config {
+	return Config{
+		NumericalFeatures:   []string{taxi.FeatureDistance},
+		CategoricalFeatures: []string{"PULocationID", "DOLocationID"},
+	}
+}
+
+// TaxiRow converts one trip (with the model's prediction and, if known, its duration
+// target) into a Row of TaxiConfig's columns.
+func TaxiRow(t *taxi.Trip, prediction float64, target *float64) Row {
+	r := Row{Num: map[string]float64{}, Cat: map[string]string{}, Prediction: prediction, Target: target}
+	if t.TripDistance != nil {
+		r.Num[taxi.FeatureDistance] = *t.TripDistance
+	}
+	if t.PULocationID != nil {
+		r.Cat["PULocationID"] = strconv.FormatInt(*t.PULocationID, 10)
+	}
+	if t.DOLocationID != nil {
+		r.Cat["DOLocationID"] = strconv.FormatInt(*t.DOLocationID, 10)
+	}
+	return r
+}
+
+// TaxiDataset scores trips that pass the training filter (1 <= duration <= 60) with m,
+// using the duration as the target: the reference side of a report, or an offline
+// current month.
+func TaxiDataset(trips []taxi.Trip, m *model.Model) *Dataset {
+	d := NewDataset(TaxiConfig())
+	num := make([]float64, 1)
+	for i := range trips {
+		t := &trips[i]
+		if !t.KeepForTraining() {
+			continue
+		}
+		num[0] = *t.TripDistance
+		dur, _ := t.DurationMinutes()
+		d.Append(TaxiRow(t, m.Predict(taxi.PUDO(*t.PULocationID, *t.DOLocationID), num), &dur))
+	}
+	return d
+}
