@@ -1,23 +1,18 @@
 package report
 
 import (
+	"github.com/modelmon/modelmon/internal/metrics"
 	"strconv"
 
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
-// NumColumn is a numerical column; Valid[i] false marks a missing value (nil: none missing).
-type NumColumn struct {
-	Values []float64
-	Valid  []bool
-}
-
-// CatColumn is a categorical column; Valid[i] false marks a missing value (nil: none missing).
-type CatColumn struct {
-	Values []string
-	Valid  []bool
-}
+// Columns of a Dataset: Valid[i] false marks a missing value (nil: none missing).
+type (
+	NumColumn = metrics.NumColumn
+	CatColumn = metrics.CatColumn
+)
 
 // Dataset is the columnar input of Compute: features, the model's prediction and,
 // where known, the target. All columns have Rows entries.

@@ -1,5 +1,7 @@
 package report
 
+import "github.com/modelmon/modelmon/internal/metrics"
+
 // Report is the JSON contract of a monitoring report: `starter report --json` writes it,
 // the batch workflow stores it in prediction_service.report and renders it as HTML.
 type Report struct {
@@ -37,38 +39,13 @@ type RegressionPair struct {
 	Current   *Regression `json:"current"`
 }
 
-// Regression is regression performance with error = prediction - target.
-type Regression struct {
-	N              int                    `json:"n"`
-	ME             float64                `json:"me"`
-	MAE            float64                `json:"mae"`
-	MAPE           float64                `json:"mape"`
-	RMSE           float64                `json:"rmse"`
-	R2             float64                `json:"r2"`
-	ErrorStd       float64                `json:"error_std"`
-	MaxAbsError    float64                `json:"max_abs_error"`
-	MAPESkipped    int                    `json:"mape_skipped_zero_targets"`
-	ErrorQuantiles map[string]float64     `json:"error_quantiles"`
-	Under          Group                  `json:"underestimation"`
-	Majority       Group                  `json:"majority"`
-	Over           Group                  `json:"overestimation"`
-	ErrorBias      map[string]FeatureBias `json:"error_bias,omitempty"`
-}
-
-// Group is one error group (under-estimation, majority, over-estimation).
-type Group struct {
-	Count     int     `json:"count"`
-	MeanError float64 `json:"mean_error"`
-}
-
-// FeatureBias compares a feature across the error groups.
-type FeatureBias struct {
-	Type     string  `json:"type"`
-	Majority any     `json:"majority"`
-	Under    any     `json:"underestimation"`
-	Over     any     `json:"overestimation"`
-	RangePct float64 `json:"range_pct,omitempty"`
-}
+// Regression performance (error = prediction - target), error groups and bias:
+// see internal/metrics.
+type (
+	Regression  = metrics.Regression
+	Group       = metrics.Group
+	FeatureBias = metrics.FeatureBias
+)
 
 // QualityPair holds per-column data quality of both datasets.
 type QualityPair struct {
@@ -76,28 +53,8 @@ type QualityPair struct {
 	Current   map[string]ColumnQuality `json:"current"`
 }
 
-// ColumnQuality is one column's data-quality summary; numerical fields are null for
-// categorical columns and vice versa.
-type ColumnQuality struct {
-	Type            string   `json:"type"`
-	Count           int      `json:"count"`
-	Missing         int      `json:"missing"`
-	MissingShare    float64  `json:"missing_share"`
-	Min             *float64 `json:"min,omitempty"`
-	Max             *float64 `json:"max,omitempty"`
-	Mean            *float64 `json:"mean,omitempty"`
-	Std             *float64 `json:"std,omitempty"`
-	P25             *float64 `json:"p25,omitempty"`
-	P50             *float64 `json:"p50,omitempty"`
-	P75             *float64 `json:"p75,omitempty"`
-	Unique          int      `json:"unique"`
-	MostCommon      string   `json:"most_common"`
-	MostCommonShare float64  `json:"most_common_share"`
-	NewValues       int      `json:"new_values"`             // in current, not in reference
-	NewExamples     []string `json:"new_examples,omitempty"` // at most 20
-	UnusedValues    int      `json:"unused_values"`          // in reference, not in current
-	OutOfRangeShare *float64 `json:"out_of_range_share,omitempty"`
-}
+// ColumnQuality is one column's data-quality summary: see internal/metrics.
+type ColumnQuality = metrics.ColumnQuality
 
 // Distribution is what the HTML report draws for a column: shares per bin (numerical,
 // Edges has len(bins)+1) or per category (the most frequent ones, then "other").
