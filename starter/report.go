@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/report"
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+func init() {
+	register("report", "compute a monitoring report of a TLC month against a reference, offline (no Temporal)", runReport)
+}
+
+func runReport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	refPath := fs.String("reference", "data/green_tripdata_2021-01.parquet", "reference TLC parquet month")
+	curPath := fs.String("current", "", "current TLC parquet month (required)")
+	modelPath := fs.String("model", envOr("MODEL_PATH", "models/duration_model.json"), "model artifact")
+	numTest := fs.String("num-stattest", "", "drift test for numerical columns (default: Evidently's choice)")
+	catTest := fs.String("cat-stattest", "", "drift test for categorical columns (default: Evidently's choice)")
+	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
+	jsonOut := fs.String("json", "", "write the report JSON here (- for stdout)")
+	htmlOut := fs.String("html", "", "write the HTML report here")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *curPath == "" {
+		return errors.New("--current is required")
+	}
+	m, err := model.Load(*modelPath)
+	if err != nil {
+		return err
+	}
+	cfg := report.TaxiConfig()
+	cfg.Drift = report.DriftOptions{NumStattest: *numTest, CatStattest: *catTest, DriftShare: *driftShare}
+	ref, err := taxi.ReadFile(ctx, *refPath)
+	if err != nil {
+		return err
+	}
+	cur, err := taxi.ReadFile(ctx, *curPath)
+	if err != nil {
+		return err
+	}
+	r, err := report.Compute(ctx, report.TaxiDataset(ref, m), report.TaxiDataset(cur, m), cfg)
+	if err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode report: %w", err)
+		}
+		b = append(b, '\n')
+		if *jsonOut == "-" {
+			_, err = os.Stdout.Write(b)
+		} else {
+			err = os.WriteFile(*jsonOut, b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("write report json: %w", err)
+		}
+	}
+	if *htmlOut != "" {
+		meta := report.Meta{
+			Title:        "Offline report: " + filepath.Base(*curPath) + " vs " + filepath.Base(*refPath),
+			Dataset:      "taxi",
+			ModelVersion: m.Version,
+			GeneratedAt:  time.Now().UTC(),
+		}
+		if err := writeHTML(*htmlOut, r, meta); err != nil {
+			return err
+		}
+	}
+	if *jsonOut != "-" {
+		printSummary(r)
+	}
+	return nil
+}
+
+func writeHTML(path string, r *report.Report, meta report.Meta) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	if err := report.RenderHTML(f, r, meta, nil); err != nil {
+		f.Close()
+		return fmt.Errorf("render html: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	return nil
+}
+
+func printSummary(r *report.Report) {
+	fmt.Printf("reference_rows=%d current_rows=%d\n", r.ReferenceRows, r.CurrentRows)
+	fmt.Printf("dataset_drift=%v drifted_columns=%d share=%.3f\n", r.DataDrift.DatasetDrift, r.DataDrift.Drifted, r.DataDrift.ShareDrifted)
+	for name, c := range r.DataDrift.Columns {
+		fmt.Printf("  %-14s %-13s statistic=%.6g drifted=%v\n", name, c.StatTest, c.Statistic, c.Drifted)
+	}
+	if r.Regression.Reference != nil && r.Regression.Current != nil {
+		fmt.Printf("rmse reference=%.4f current=%.4f\n", r.Regression.Reference.RMSE, r.Regression.Current.RMSE)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
