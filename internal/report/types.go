@@ -20,6 +20,8 @@ type DataDrift struct {
 	Drifted      int                    `json:"drifted_columns"`
 	DriftShare   float64                `json:"drift_share"`
 	Columns      map[string]ColumnDrift `json:"columns"`
+	// Skipped names columns left out of the drift tests, with the reason.
+	Skipped map[string]string `json:"skipped,omitempty"`
 }
 
 // ColumnDrift is one column's drift test.

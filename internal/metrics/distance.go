@@ -1,0 +1,385 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// wpoint is a point mass: value x with count c.
+type wpoint struct {
+	x float64
+	c int64
+}
+
+// sortedPoints validates x and returns its distinct values with counts.
+func sortedPoints(fn, arg string, x []float64) ([]wpoint, error) {
+	if len(x) == 0 {
+		return nil, fmt.Errorf("metrics: %s: %s: %w", fn, arg, ErrEmpty)
+	}
+	s := slices.Clone(x)
+	for i, v := range s {
+		if !isFinite(v) {
+			return nil, fmt.Errorf("metrics: %s: %s[%d] = %v: %w", fn, arg, i, v, ErrNonFinite)
+		}
+	}
+	slices.Sort(s)
+	var out []wpoint
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && s[j] == s[i] {
+			j++
+		}
+		out = append(out, wpoint{s[i], int64(j - i)})
+		i = j
+	}
+	return out, nil
+}
+
+// KSStatistic returns the two-sample Kolmogorov–Smirnov statistic
+// D = sup_x |F_a(x) − F_b(x)| of the empirical CDFs, as
+// scipy.stats.ks_2samp(a, b).statistic. It returns an error wrapping
+// ErrEmpty or ErrNonFinite for empty or non-finite input.
+func KSStatistic(a, b []float64) (float64, error) {
+	pa, err := sortedPoints("KSStatistic", "a", a)
+	if err != nil {
+		return 0, err
+	}
+	pb, err := sortedPoints("KSStatistic", "b", b)
+	if err != nil {
+		return 0, err
+	}
+	return ksPoints(pa, pb, int64(len(a)), int64(len(b))), nil
+}
+
+// ksPoints walks two ascending point lists (sorted by x).
+func ksPoints(a, b []wpoint, na, nb int64) float64 {
+	var ca, cb int64
+	var d float64
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var x float64
+		switch {
+		case j == len(b):
+			x = a[i].x
+		case i == len(a):
+			x = b[j].x
+		default:
+			x = min(a[i].x, b[j].x)
+		}
+		if i < len(a) && a[i].x == x {
+			ca += a[i].c
+			i++
+		}
+		if j < len(b) && b[j].x == x {
+			cb += b[j].c
+			j++
+		}
+		d = max(d, math.Abs(float64(ca)/float64(na)-float64(cb)/float64(nb)))
+	}
+	return d
+}
+
+// Wasserstein returns the first Wasserstein (earth mover's) distance
+// W₁ = ∫|F_a(x) − F_b(x)| dx between the empirical distributions of a and
+// b, as scipy.stats.wasserstein_distance(a, b). It returns an error
+// wrapping ErrEmpty or ErrNonFinite for empty or non-finite input.
+func Wasserstein(a, b []float64) (float64, error) {
+	pa, err := sortedPoints("Wasserstein", "a", a)
+	if err != nil {
+		return 0, err
+	}
+	pb, err := sortedPoints("Wasserstein", "b", b)
+	if err != nil {
+		return 0, err
+	}
+	return wassersteinPoints(pa, pb, int64(len(a)), int64(len(b))), nil
+}
+
+func wassersteinPoints(a, b []wpoint, na, nb int64) float64 {
+	var ca, cb int64
+	var w float64
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var x float64
+		switch {
+		case j == len(b):
+			x = a[i].x
+		case i == len(a):
+			x = b[j].x
+		default:
+			x = min(a[i].x, b[j].x)
+		}
+		for i < len(a) && a[i].x == x {
+			ca += a[i].c
+			i++
+		}
+		for j < len(b) && b[j].x == x {
+			cb += b[j].c
+			j++
+		}
+		if i == len(a) && j == len(b) {
+			break
+		}
+		var next float64
+		switch {
+		case j == len(b):
+			next = a[i].x
+		case i == len(a):
+			next = b[j].x
+		default:
+			next = min(a[i].x, b[j].x)
+		}
+		w += math.Abs(float64(ca)/float64(na)-float64(cb)/float64(nb)) * (next - x)
+	}
+	return w
+}
+
+// keyedCount is a bucket count with an order-preserving bucket key.
+type keyedCount struct {
+	key int64
+	c   int64
+}
+
+const keySide = int64(1) << 40
+
+// bucketKey maps x to an int64 that orders like the buckets of m.
+func bucketKey(m logMapping, x float64) int64 {
+	ax := math.Abs(x)
+	switch {
+	case ax <= minIndexable:
+		return 0
+	case x > 0:
+		return keySide + int64(m.index(ax))
+	default:
+		return -keySide - int64(m.index(ax))
+	}
+}
+
+// keyed returns s's distribution as bucket counts of mapping m, ascending.
+func (s *NumSummary) keyed(m logMapping) []keyedCount {
+	if !s.sketched {
+		agg := make(map[int64]int64)
+		for v, c := range s.exact {
+			agg[bucketKey(m, v)] += c
+		}
+		out := make([]keyedCount, 0, len(agg))
+		for k, c := range agg {
+			out = append(out, keyedCount{k, c})
+		}
+		slices.SortFunc(out, func(a, b keyedCount) int { return cmpInt64(a.key, b.key) })
+		return out
+	}
+	out := make([]keyedCount, 0, len(s.neg.counts)+len(s.pos.counts)+1)
+	for k := len(s.neg.counts) - 1; k >= 0; k-- {
+		if c := s.neg.counts[k]; c > 0 {
+			out = append(out, keyedCount{-keySide - int64(s.neg.offset) - int64(k), c})
+		}
+	}
+	if s.zero > 0 {
+		out = append(out, keyedCount{0, s.zero})
+	}
+	for k, c := range s.pos.counts {
+		if c > 0 {
+			out = append(out, keyedCount{keySide + int64(s.pos.offset) + int64(k), c})
+		}
+	}
+	return out
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// exactPoints returns the exact value table of s as ascending points.
+func (s *NumSummary) exactPoints() []wpoint {
+	as := s.atoms()
+	out := make([]wpoint, len(as))
+	for i, a := range as {
+		out[i] = wpoint{a.rep, a.c}
+	}
+	return out
+}
+
+// KSStatisticFromSummaries returns the two-sample KS statistic of the
+// values summarised by a and b; see KSStatisticFromSummariesBound.
+func KSStatisticFromSummaries(a, b *NumSummary) float64 {
+	d, _ := KSStatisticFromSummariesBound(a, b)
+	return d
+}
+
+// KSStatisticFromSummariesBound returns the KS statistic d of the values
+// summarised by a and b, and maxErr such that the exact statistic D (as
+// scipy.stats.ks_2samp) satisfies d ≤ D ≤ d + maxErr.
+//
+// If both summaries are exact, d = D and maxErr = 0. Otherwise both are
+// reduced to the buckets of the same DDSketch mapping and F_a − F_b is
+// evaluated at every bucket boundary, where both empirical CDFs are known
+// exactly; inside a bucket holding masses p_a and p_b the difference can
+// exceed its boundary values by at most min(p_a, p_b), hence
+// maxErr = max over buckets of min(p_a, p_b) (the zero bucket is a single
+// point and contributes nothing).
+//
+// It returns NaN, NaN if either summary is empty, or if both are sketched
+// with different alpha.
+func KSStatisticFromSummariesBound(a, b *NumSummary) (d, maxErr float64) {
+	if a.n == 0 || b.n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	if !a.sketched && !b.sketched {
+		return ksPoints(a.exactPoints(), b.exactPoints(), a.n, b.n), 0
+	}
+	var m logMapping
+	switch {
+	case a.sketched && b.sketched:
+		if a.alpha != b.alpha {
+			return math.NaN(), math.NaN()
+		}
+		m = a.m
+	case a.sketched:
+		m = a.m
+	default:
+		m = b.m
+	}
+	ka, kb := a.keyed(m), b.keyed(m)
+	na, nb := float64(a.n), float64(b.n)
+	var ca, cb int64
+	i, j := 0, 0
+	for i < len(ka) || j < len(kb) {
+		var k int64
+		switch {
+		case j == len(kb):
+			k = ka[i].key
+		case i == len(ka):
+			k = kb[j].key
+		default:
+			k = min(ka[i].key, kb[j].key)
+		}
+		var pa, pb int64
+		if i < len(ka) && ka[i].key == k {
+			pa = ka[i].c
+			i++
+		}
+		if j < len(kb) && kb[j].key == k {
+			pb = kb[j].c
+			j++
+		}
+		ca += pa
+		cb += pb
+		d = max(d, math.Abs(float64(ca)/na-float64(cb)/nb))
+		if k != 0 {
+			maxErr = max(maxErr, min(float64(pa)/na, float64(pb)/nb))
+		}
+	}
+	return d, maxErr
+}
+
+// WassersteinFromSummaries returns the Wasserstein-1 distance of the values
+// summarised by a and b; see WassersteinFromSummariesBound.
+func WassersteinFromSummaries(a, b *NumSummary) float64 {
+	w, _ := WassersteinFromSummariesBound(a, b)
+	return w
+}
+
+// WassersteinFromSummariesBound returns the Wasserstein-1 distance w
+// between the summarised distributions and maxErr ≥ |w − W| where W is the
+// exact value (scipy.stats.wasserstein_distance). An exact summary
+// contributes its values; a sketched one replaces every value x by its
+// bucket representative r with |r − x| ≤ α|x|, which moves its
+// distribution by at most α·E|X| ≤ α/(1−α)·Σ c·|r|/n in W₁; by the
+// triangle inequality maxErr is the sum of that over the sketched sides
+// (0 if both are exact). NaN, NaN if either summary is empty.
+func WassersteinFromSummariesBound(a, b *NumSummary) (w, maxErr float64) {
+	if a.n == 0 || b.n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	pts := func(s *NumSummary) []wpoint {
+		p := s.exactPoints()
+		if s.sketched {
+			var m float64
+			for _, q := range p {
+				m += float64(q.c) * math.Abs(q.x)
+			}
+			maxErr += s.alpha / (1 - s.alpha) * m / float64(s.n)
+		}
+		return p
+	}
+	pa, pb := pts(a), pts(b)
+	return wassersteinPoints(pa, pb, a.n, b.n), maxErr
+}
+
+// NumericQualityFromSummary returns data-quality statistics from merged
+// summaries, as NumericQuality would on the summarised rows (ref may be
+// nil). Count, missing, min, max and the out-of-range count when cur's
+// range lies inside ref's are exact; mean and std are exact up to
+// rounding. While the summaries are exact (see NumSummary.Exact) every
+// field is exact; otherwise p25/p50/p75 and the unique count are estimates
+// (listed in Approx, bounds on NumSummary), the most common value and the
+// new/unused values are omitted, and a non-zero out-of-range count is
+// estimated from the sketch. NaN/Inf values fed to cur are excluded and
+// counted in NonFinite (check cur.Err()).
+func NumericQualityFromSummary(cur, ref *NumSummary) ColumnQuality {
+	n := int(cur.n)
+	rows := n + int(cur.missing)
+	q := ColumnQuality{Type: "num", Rows: rows, Count: n, Missing: int(cur.missing), MissingShare: share(int(cur.missing), rows), NonFinite: int(cur.nonFinite)}
+	if n > 0 {
+		q.Min, q.Max, q.Mean = pf(cur.min), pf(cur.max), pf(cur.mean)
+		if n > 1 {
+			q.Std = pf(cur.Std())
+		}
+		as := cur.atoms()
+		for i, p := range []**float64{&q.P25, &q.P50, &q.P75} {
+			v, _, _ := quantileAtoms(as, cur.n, cur.min, cur.max, []float64{0.25, 0.5, 0.75}[i])
+			*p = pf(v)
+		}
+		if cur.sketched {
+			q.Approx = append(q.Approx, "p25", "p50", "p75")
+		}
+		u, exact := cur.uniqueCount()
+		q.Unique = u
+		if !exact {
+			q.Approx = append(q.Approx, "unique_count")
+		} else {
+			var best float64
+			var bestN int64
+			for _, a := range as {
+				if a.c > bestN {
+					best, bestN = a.rep, a.c
+				}
+			}
+			q.MostCommonValue, q.MostCommonCount, q.MostCommonShare = pf(best), int(bestN), share(int(bestN), n)
+		}
+	}
+	if ref == nil {
+		return q
+	}
+	if !cur.sketched && !ref.sketched {
+		cv, rv := make([]float64, 0, len(cur.exact)), make([]float64, 0, len(ref.exact))
+		for v := range cur.exact {
+			cv = append(cv, v)
+		}
+		for v := range ref.exact {
+			rv = append(rv, v)
+		}
+		slices.Sort(cv)
+		slices.Sort(rv)
+		newN, newV, unusedN, unusedV := diffSorted(cv, rv)
+		q.NewCount, q.NewValues, q.UnusedCount, q.UnusedValues = pi(newN), newV, pi(unusedN), unusedV
+	}
+	if ref.n > 0 {
+		below, e1 := cur.countBelow(ref.min)
+		above, e2 := cur.countAbove(ref.max)
+		out := int(math.Round(below + above))
+		q.OutOfRangeCount, q.OutOfRangeShare = pi(out), share(out, n)
+		if !e1 || !e2 {
+			q.Approx = append(q.Approx, "out_of_range_count", "out_of_range_share")
+		}
+	}
+	return q
+}

@@ -1,0 +1,337 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/modelmon/modelmon/internal/drift"
+	"github.com/modelmon/modelmon/internal/metrics"
+)
+
+// ErrEmpty is returned (wrapped) by Compute when a side has no rows.
+var ErrEmpty = errors.New("empty dataset")
+
+// Compute builds the report of cur against ref: drift of every configured feature and
+// of the prediction, regression performance where targets are known, data quality
+// of every column, and the distributions the HTML report draws.
+func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error) {
+	if ref == nil || ref.Rows == 0 {
+		return nil, fmt.Errorf("reference: %w: no rows", ErrEmpty)
+	}
+	if cur == nil || cur.Rows == 0 {
+		return nil, fmt.Errorf("current window: %w: no rows (nothing was logged in it)", ErrEmpty)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compute report: %w", err)
+	}
+	opts, err := cfg.Drift.options()
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		ReferenceRows: ref.Rows,
+		CurrentRows:   cur.Rows,
+		DataQuality:   QualityPair{Reference: map[string]ColumnQuality{}, Current: map[string]ColumnQuality{}},
+		Distributions: map[string]Distribution{},
+	}
+
+	numNames := slices.Clone(cfg.NumericalFeatures)
+	refNum := map[string]NumColumn{}
+	curNum := map[string]NumColumn{}
+	for _, name := range cfg.NumericalFeatures {
+		rc, cc := ref.Numerical[name], cur.Numerical[name]
+		if rc == nil || cc == nil {
+			return nil, fmt.Errorf("numerical column %q: not in both datasets", name)
+		}
+		refNum[name], curNum[name] = *rc, *cc
+	}
+	if ref.Prediction != nil && cur.Prediction != nil {
+		numNames = append(numNames, PredictionColumn)
+		refNum[PredictionColumn] = NumColumn{Values: ref.Prediction}
+		curNum[PredictionColumn] = NumColumn{Values: cur.Prediction}
+	}
+	refCat := map[string]CatColumn{}
+	curCat := map[string]CatColumn{}
+	for _, name := range cfg.CategoricalFeatures {
+		rc, cc := ref.Categorical[name], cur.Categorical[name]
+		if rc == nil || cc == nil {
+			return nil, fmt.Errorf("categorical column %q: not in both datasets", name)
+		}
+		refCat[name], curCat[name] = *rc, *cc
+	}
+
+	// Data quality and the drift tests' inputs.
+	driftRef, driftCur := map[string]drift.Column{}, map[string]drift.Column{}
+	var driftNames []string
+	for _, name := range numNames {
+		rc, cc := refNum[name], curNum[name]
+		rq, err := metrics.NumericQuality(rc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reference column %q: %w", name, err)
+		}
+		cq, err := metrics.NumericQuality(cc, &rc)
+		if err != nil {
+			return nil, fmt.Errorf("current column %q: %w", name, err)
+		}
+		r.DataQuality.Reference[name], r.DataQuality.Current[name] = rq, cq
+		rv, cv := presentNum(rc), presentNum(cc)
+		if len(rv) == 0 || len(cv) == 0 {
+			r.DataDrift.skip(name, "no values in one of the datasets")
+			continue
+		}
+		driftNames = append(driftNames, name)
+		driftRef[name] = drift.Column{Kind: drift.Numerical, Num: rv}
+		driftCur[name] = drift.Column{Kind: drift.Numerical, Num: cv}
+		r.Distributions[name] = numDistribution(rv, cv)
+	}
+	for _, name := range cfg.CategoricalFeatures {
+		rc, cc := refCat[name], curCat[name]
+		rq, err := metrics.CategoricalQuality(rc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reference column %q: %w", name, err)
+		}
+		cq, err := metrics.CategoricalQuality(cc, &rc)
+		if err != nil {
+			return nil, fmt.Errorf("current column %q: %w", name, err)
+		}
+		r.DataQuality.Reference[name], r.DataQuality.Current[name] = rq, cq
+		rv, cv := presentCat(rc), presentCat(cc)
+		if len(rv) == 0 || len(cv) == 0 {
+			r.DataDrift.skip(name, "no values in one of the datasets")
+			continue
+		}
+		driftNames = append(driftNames, name)
+		driftRef[name] = drift.Column{Kind: drift.Categorical, Cat: rv}
+		driftCur[name] = drift.Column{Kind: drift.Categorical, Cat: cv}
+		r.Distributions[name] = catDistribution(rv, cv)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compute report: %w", err)
+	}
+
+	dd, err := drift.Dataset(driftNames, driftRef, driftCur, opts)
+	if err != nil {
+		return nil, fmt.Errorf("data drift: %w", err)
+	}
+	r.DataDrift.DatasetDrift = dd.DatasetDrift
+	r.DataDrift.ShareDrifted = dd.ShareDrifted
+	r.DataDrift.Drifted = dd.Drifted
+	r.DataDrift.DriftShare = opts.DriftShare
+	if r.DataDrift.DriftShare == 0 {
+		r.DataDrift.DriftShare = 0.5
+	}
+	r.DataDrift.Columns = make(map[string]ColumnDrift, len(dd.Columns))
+	for _, c := range dd.Columns {
+		r.DataDrift.Columns[c.Name] = ColumnDrift{
+			Type: c.Type, StatTest: c.Test, Statistic: c.Statistic, PValue: c.PValue,
+			Threshold: c.Threshold, Drifted: c.Drifted,
+		}
+	}
+
+	if r.Regression.Reference, err = regression(ref, refNum, refCat, cfg); err != nil {
+		return nil, fmt.Errorf("reference regression: %w", err)
+	}
+	if r.Regression.Current, err = regression(cur, curNum, curCat, cfg); err != nil {
+		return nil, fmt.Errorf("current regression: %w", err)
+	}
+	return r, nil
+}
+
+func (d *DataDrift) skip(name, why string) {
+	if d.Skipped == nil {
+		d.Skipped = map[string]string{}
+	}
+	d.Skipped[name] = why
+}
+
+func (o DriftOptions) options() (drift.Options, error) {
+	opts := drift.Options{
+		DriftShare:  o.DriftShare,
+		NumStattest: drift.ColumnOption{Test: o.NumStattest, Threshold: o.NumThreshold},
+		CatStattest: drift.ColumnOption{Test: o.CatStattest, Threshold: o.CatThreshold},
+	}
+	if len(o.PerColumn) > 0 {
+		opts.PerColumn = make(map[string]drift.ColumnOption, len(o.PerColumn))
+		for name, c := range o.PerColumn {
+			opts.PerColumn[name] = drift.ColumnOption{Test: c.StatTest, Threshold: c.Threshold}
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		return drift.Options{}, fmt.Errorf("drift options: %w", err)
+	}
+	return opts, nil
+}
+
+// regression computes performance over the rows with a known target; nil when there are none.
+func regression(d *Dataset, num map[string]NumColumn, cat map[string]CatColumn, cfg Config) (*Regression, error) {
+	if d.Prediction == nil || d.Target == nil {
+		return nil, nil
+	}
+	rows := make([]int, 0, d.Rows)
+	for i := 0; i < d.Rows; i++ {
+		if d.TargetValid == nil || d.TargetValid[i] {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	target := make([]float64, len(rows))
+	pred := make([]float64, len(rows))
+	for k, i := range rows {
+		target[k], pred[k] = d.Target[i], d.Prediction[i]
+	}
+	// Error bias over the features complete on these rows.
+	features := map[string]metrics.Feature{}
+	for _, name := range cfg.NumericalFeatures {
+		c := num[name]
+		if v, ok := pick(c.Values, c.Valid, rows); ok {
+			features[name] = metrics.Feature{Num: v}
+		}
+	}
+	for _, name := range cfg.CategoricalFeatures {
+		c := cat[name]
+		if v, ok := pick(c.Values, c.Valid, rows); ok {
+			features[name] = metrics.Feature{Cat: v}
+		}
+	}
+	reg, err := metrics.ComputeRegression(target, pred, features)
+	if err != nil {
+		return nil, err
+	}
+	return &reg, nil
+}
+
+func pick[T any](values []T, valid []bool, rows []int) ([]T, bool) {
+	out := make([]T, len(rows))
+	for k, i := range rows {
+		if valid != nil && !valid[i] {
+			return nil, false
+		}
+		out[k] = values[i]
+	}
+	return out, true
+}
+
+func presentNum(c NumColumn) []float64 {
+	if c.Valid == nil {
+		return c.Values
+	}
+	out := make([]float64, 0, len(c.Values))
+	for i, v := range c.Values {
+		if c.Valid[i] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func presentCat(c CatColumn) []string {
+	if c.Valid == nil {
+		return c.Values
+	}
+	out := make([]string, 0, len(c.Values))
+	for i, v := range c.Values {
+		if c.Valid[i] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Chart sizes of Distribution.
+const (
+	numBins       = 24
+	maxCategories = 15
+	// OtherCategory collects the categories beyond the most frequent ones.
+	OtherCategory = "(other)"
+)
+
+// numDistribution bins both samples over [min, q99] of the pooled data (heavy tails,
+// such as a 244,152-mile trip, would otherwise squash every bar into one); the last
+// bin also holds everything above q99.
+func numDistribution(ref, cur []float64) Distribution {
+	pooled := make([]float64, 0, len(ref)+len(cur))
+	pooled = append(append(pooled, ref...), cur...)
+	slices.Sort(pooled)
+	lo := pooled[0]
+	hi := metrics.QuantileSorted(0.99, pooled)
+	if hi <= lo {
+		hi = pooled[len(pooled)-1]
+	}
+	if hi <= lo {
+		hi = lo + 1
+	}
+	edges := make([]float64, numBins+1)
+	for i := range edges {
+		edges[i] = lo + (hi-lo)*float64(i)/numBins
+	}
+	share := func(xs []float64) []float64 {
+		counts := make([]float64, numBins)
+		for _, x := range xs {
+			b := int(math.Floor((x - lo) / (hi - lo) * numBins))
+			counts[min(max(b, 0), numBins-1)]++
+		}
+		for i := range counts {
+			counts[i] /= float64(len(xs))
+		}
+		return counts
+	}
+	return Distribution{Type: "numerical", Edges: edges, Reference: share(ref), Current: share(cur)}
+}
+
+// catDistribution gives the shares of the most frequent categories of both samples,
+// then the rest as OtherCategory.
+func catDistribution(ref, cur []string) Distribution {
+	rc, cc := counts(ref), counts(cur)
+	type kv struct {
+		k string
+		n float64
+	}
+	all := make([]kv, 0, len(rc)+len(cc))
+	seen := map[string]bool{}
+	for _, m := range []map[string]float64{rc, cc} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				all = append(all, kv{k, rc[k]/float64(len(ref)) + cc[k]/float64(len(cur))})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b kv) int {
+		if c := cmp.Compare(b.n, a.n); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.k, b.k)
+	})
+	d := Distribution{Type: "categorical"}
+	var refTop, curTop float64
+	for i, e := range all {
+		if i == maxCategories {
+			break
+		}
+		d.Categories = append(d.Categories, e.k)
+		d.Reference = append(d.Reference, rc[e.k]/float64(len(ref)))
+		d.Current = append(d.Current, cc[e.k]/float64(len(cur)))
+		refTop += rc[e.k] / float64(len(ref))
+		curTop += cc[e.k] / float64(len(cur))
+	}
+	if len(all) > maxCategories {
+		d.Categories = append(d.Categories, OtherCategory)
+		d.Reference = append(d.Reference, math.Max(0, 1-refTop))
+		d.Current = append(d.Current, math.Max(0, 1-curTop))
+	}
+	return d
+}
+
+func counts(xs []string) map[string]float64 {
+	m := make(map[string]float64)
+	for _, x := range xs {
+		m[x]++
+	}
+	return m
+}
