@@ -204,3 +204,34 @@ func BenchmarkComputeTaxiMonth(b *testing.B) {
 		}
 	}
 }
+
+// A category absent from the reference makes chi-square infinite; the report must still
+// encode (the live monitor serves it as JSON) and decode back.
+func TestReportJSONInfiniteStatistic(t *testing.T) {
+	ms := taxiMonths(t)
+	cur := NewDataset(TaxiConfig())
+	for i := 0; i < 200; i++ {
+		cur.Append(Row{Num: map[string]float64{"trip_distance": float64(i % 9)}, Cat: map[string]string{"PULocationID": "never-seen", "DOLocationID": "74"}, Prediction: 12})
+	}
+	cfg := TaxiConfig()
+	cfg.Drift.CatStattest = "chisquare"
+	r, err := Compute(context.Background(), ms["2021-01"], cur, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu := r.DataDrift.Columns["PULocationID"]
+	if !math.IsInf(pu.Statistic, 1) || !pu.Drifted {
+		t.Fatalf("PULocationID %+v, want an infinite chi-square and drift", pu)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.DataDrift.Columns["PULocationID"]; !math.IsInf(got.Statistic, 1) || !got.Drifted {
+		t.Errorf("round trip: %+v", got)
+	}
+}

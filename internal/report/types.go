@@ -1,6 +1,12 @@
 package report
 
-import "github.com/modelmon/modelmon/internal/metrics"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/modelmon/modelmon/internal/metrics"
+)
 
 // Report is the JSON contract of a monitoring report: `starter report --json` writes it,
 // the batch workflow stores it in prediction_service.report and renders it as HTML.
@@ -66,4 +72,39 @@ type Distribution struct {
 	Categories []string  `json:"categories,omitempty"`
 	Reference  []float64 `json:"reference"`
 	Current    []float64 `json:"current"`
+}
+
+// columnDriftJSON is ColumnDrift on the wire: JSON has no Inf (chi-square against a
+// category absent from the reference gives an infinite statistic), so a non-finite
+// statistic is written as null and read back as +Inf.
+type columnDriftJSON struct {
+	Type      string   `json:"type"`
+	StatTest  string   `json:"stattest"`
+	Statistic *float64 `json:"statistic"`
+	PValue    *float64 `json:"p_value"`
+	Threshold float64  `json:"threshold"`
+	Drifted   bool     `json:"drifted"`
+}
+
+// MarshalJSON writes a non-finite statistic as null.
+func (c ColumnDrift) MarshalJSON() ([]byte, error) {
+	w := columnDriftJSON{Type: c.Type, StatTest: c.StatTest, PValue: c.PValue, Threshold: c.Threshold, Drifted: c.Drifted}
+	if !math.IsNaN(c.Statistic) && !math.IsInf(c.Statistic, 0) {
+		s := c.Statistic
+		w.Statistic = &s
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads a null statistic as +Inf.
+func (c *ColumnDrift) UnmarshalJSON(b []byte) error {
+	var w columnDriftJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("decode column drift: %w", err)
+	}
+	*c = ColumnDrift{Type: w.Type, StatTest: w.StatTest, Statistic: math.Inf(1), PValue: w.PValue, Threshold: w.Threshold, Drifted: w.Drifted}
+	if w.Statistic != nil {
+		c.Statistic = *w.Statistic
+	}
+	return nil
 }
