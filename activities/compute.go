@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/report"
+)
+
+// ComputeInput names the staged inputs of the report.
+type ComputeInput struct {
+	Run       string         `json:"run"`
+	Dataset   string         `json:"dataset"`
+	Reference batch.StageRef `json:"reference"`
+	Current   batch.StageRef `json:"current"`
+	// Targets is the join's target stage; Chunks 0 means no targets.
+	Targets batch.StageRef `json:"targets"`
+}
+
+// ComputeResult locates the staged report JSON (stage "report", one chunk) and
+// summarises it.
+type ComputeResult struct {
+	Report      batch.StageRef `json:"report"`
+	Summary     batch.Summary  `json:"summary"`
+	ReportBytes int            `json:"report_bytes"`
+	// LoadMS and ComputeMS split the activity's time between reading the staged data
+	// and report.Compute.
+	LoadMS    int64 `json:"load_ms"`
+	ComputeMS int64 `json:"compute_ms"`
+}
+
+// ComputeMetrics reads the staged reference and current data (with the joined
+// targets), computes the report with the dataset's report config and stages its JSON.
+func (a *Activities) ComputeMetrics(ctx context.Context, in ComputeInput) (*ComputeResult, error) {
+	log := activity.GetLogger(ctx)
+	ds, err := dataset(in.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	hb := startHeartbeat(ctx, "loading")
+	defer hb.stop()
+	t0 := time.Now()
+	st := a.staging()
+	refs := []batch.StageRef{in.Reference, in.Current}
+	cfgs := []report.Config{ds.Report, ds.Report}
+	if in.Targets.Chunks > 0 {
+		refs, cfgs = append(refs, in.Targets), append(cfgs, report.Config{})
+	}
+	sets, err := st.ReadDatasets(ctx, refs, cfgs)
+	if err != nil {
+		return nil, stagingErr(err)
+	}
+	ref, cur := sets[0], sets[1]
+	cur.Target, cur.TargetValid = nil, nil
+	if len(sets) == 3 {
+		if err := batch.SetTargets(cur, sets[2]); err != nil {
+			return nil, stagingErr(err)
+		}
+	}
+	t1 := time.Now()
+	hb.progress("computing")
+	r, err := a.compute()(ctx, ref, cur, ds.Report)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("compute report: %w", err)
+		}
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), ErrComputeFailed, err)
+	}
+	t2 := time.Now()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", ds.Name, err), ErrComputeFailed, err)
+	}
+	if err := st.Put(ctx, in.Run, batch.StageReport, 0, 1, nil, b); err != nil {
+		return nil, err
+	}
+	res := &ComputeResult{
+		Report:      batch.StageRef{Run: in.Run, Stage: batch.StageReport, Chunks: 1, Rows: 1},
+		Summary:     batch.SummaryOf(r),
+		ReportBytes: len(b),
+		LoadMS:      t1.Sub(t0).Milliseconds(),
+		ComputeMS:   t2.Sub(t1).Milliseconds(),
+	}
+	log.Info("report computed", "reference_rows", ref.Rows, "current_rows", cur.Rows,
+		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS)
+	return res, nil
+}
+
+// readReport reads a staged report.
+func (a *Activities) readReport(ctx context.Context, ref batch.StageRef) (*report.Report, []byte, error) {
+	b, err := a.staging().Get(ctx, ref.Run, ref.Stage, 0)
+	if err != nil {
+		return nil, nil, stagingErr(err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, nil, stagingErr(fmt.Errorf("%w: staged report: %w", batch.ErrCorruptChunk, err))
+	}
+	return &r, b, nil
+}

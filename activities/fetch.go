@@ -1,0 +1,227 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/modelmon/modelmon/internal/batch"
+)
+
+// FetchInput selects the logged predictions of a run.
+type FetchInput struct {
+	// Run keys the run's staging (the workflow uses "<workflow id>/<run id>").
+	Run     string `json:"run"`
+	Dataset string `json:"dataset"`
+	// WindowStart nil means: the end of the last window the dataset's runs covered,
+	// or WindowEnd - 24h before the first run.
+	WindowStart *time.Time `json:"window_start,omitempty"`
+	WindowEnd   time.Time  `json:"window_end"`
+}
+
+// FetchResult locates the staged predictions. An empty window (nothing to cover) has
+// Current.Rows 0 and Window.Start == Window.End.
+type FetchResult struct {
+	Window  batch.Window   `json:"window"`
+	Current batch.StageRef `json:"current"`
+	// Skipped logged documents had no usable prediction or id.
+	Skipped int `json:"skipped,omitempty"`
+	// ModelVersions counts rows by the model version that served them (at most 10).
+	ModelVersions []batch.ModelVersionCount `json:"model_versions,omitempty"`
+	// ResumedFromChunk is the chunk this attempt started from (0: from scratch).
+	ResumedFromChunk int `json:"resumed_from_chunk,omitempty"`
+}
+
+// fetchProgress is FetchPredictions' heartbeat: the resolved window and the chunks
+// written so far (chunks 0..Seq-1 hold Rows rows).
+type fetchProgress struct {
+	Window batch.Window `json:"window"`
+	Seq    int          `json:"seq"`
+	Rows   int          `json:"rows"`
+}
+
+const maxModelVersions = 10
+
+// FetchPredictions copies the dataset's logged predictions with received_at in the
+// window into the staging stage "current", ChunkRows rows a chunk, heartbeating after
+// each chunk. The scan needs no sort (a server-side sort of a large window costs
+// FerretDB memory in proportion to the window): a retry reads the ids of the chunks
+// its predecessor reported, scans the window again and stages only the other rows,
+// from the next chunk on. Rewritten chunks replace what a crashed attempt left, so
+// every logged row is staged exactly once.
+func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*FetchResult, error) {
+	log := activity.GetLogger(ctx)
+	ds, err := dataset(in.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	if in.Run == "" {
+		return nil, badInput(nil, "FetchPredictions: run is empty")
+	}
+	var p fetchProgress
+	resumed := resume(ctx, &p)
+	if !resumed {
+		w, err := a.resolveWindow(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		p = fetchProgress{Window: w}
+	}
+	res := &FetchResult{Window: p.Window, ResumedFromChunk: p.Seq}
+	res.Current = batch.StageRef{Run: in.Run, Stage: batch.StageCurrent}
+	if !p.Window.End.After(p.Window.Start) {
+		log.Info("window is empty: nothing to fetch", "window", p.Window.String())
+		return res, nil
+	}
+	hb := startHeartbeat(ctx, p)
+	defer hb.stop()
+
+	st := a.staging()
+	var done map[string]struct{} // ids staged by the attempt being resumed
+	if p.Seq > 0 {
+		done = make(map[string]struct{}, p.Rows)
+		err := st.Scan(ctx, res.Current, batch.ScanOptions{IDs: true, NoData: true}, func(c batch.Chunk) error {
+			if c.Seq >= p.Seq {
+				return nil
+			}
+			ids, err := batch.DecodeIDs(c.IDs)
+			if err != nil {
+				return fmt.Errorf("stage current chunk %d: %w", c.Seq, err)
+			}
+			for _, id := range ids {
+				done[id] = struct{}{}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, stagingErr(err)
+		}
+		if len(done) != p.Rows {
+			// The reported chunks are not all there: start over.
+			log.Warn("staged chunks of the earlier attempt incomplete: fetching from scratch", "want_rows", p.Rows, "found", len(done))
+			done, p.Seq, p.Rows = nil, 0, 0
+			res.ResumedFromChunk = 0
+		} else {
+			log.Info("resuming fetch", "chunk", p.Seq, "rows", p.Rows)
+		}
+	}
+
+	filter := bson.D{{Key: batch.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: p.Window.Start}, {Key: "$lt", Value: p.Window.End}}}}
+	proj := bson.D{}
+	for _, f := range ds.Fields() {
+		proj = append(proj, bson.E{Key: f, Value: 1})
+	}
+	cur, err := a.DB.Collection(ds.Collection).Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(2000))
+	if err != nil {
+		return nil, fmt.Errorf("find logged predictions of %s in %s: %w", ds.Name, p.Window, err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+
+	rows := a.chunkRows()
+	b := batch.NewChunkBuilder(&ds, rows)
+	versions := map[string]int{}
+	skipped := 0
+	flush := func() error {
+		if b.Rows() == 0 {
+			return nil
+		}
+		if err := st.Put(ctx, in.Run, batch.StageCurrent, p.Seq, b.Rows(), batch.EncodeIDs(b.IDs), batch.EncodeDataset(b.Dataset())); err != nil {
+			return err
+		}
+		p.Seq++
+		p.Rows += b.Rows()
+		hb.progress(p)
+		b.Reset(rows)
+		return nil
+	}
+	for cur.Next(ctx) {
+		if done != nil {
+			if id, ok := cur.Current.Lookup(batch.FieldID).StringValueOK(); ok {
+				if _, staged := done[id]; staged {
+					if v, ok := cur.Current.Lookup(batch.FieldModelVersion).StringValueOK(); ok && v != "" {
+						versions[v]++
+					}
+					continue
+				}
+			}
+		}
+		l, ok := b.Add(cur.Current)
+		if !ok {
+			skipped++
+			continue
+		}
+		if l.ModelVersion != "" {
+			versions[l.ModelVersion]++
+		}
+		if b.Rows() >= rows {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read logged predictions of %s in %s: %w", ds.Name, p.Window, err)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if activity.GetInfo(ctx).Attempt > 1 || resumed {
+		// A crashed attempt may have written chunks past the new end.
+		if err := st.DeleteFrom(ctx, in.Run, batch.StageCurrent, p.Seq); err != nil {
+			return nil, err
+		}
+	}
+	res.Current.Chunks, res.Current.Rows, res.Skipped = p.Seq, p.Rows, skipped
+	res.ModelVersions = topVersions(versions)
+	log.Info("fetched logged predictions", "dataset", ds.Name, "window", p.Window.String(), "rows", p.Rows, "chunks", p.Seq, "skipped", skipped)
+	return res, nil
+}
+
+// resolveWindow applies the defaults of an open window start.
+func (a *Activities) resolveWindow(ctx context.Context, in FetchInput) (batch.Window, error) {
+	end := in.WindowEnd.UTC()
+	if end.IsZero() {
+		return batch.Window{}, badInput(nil, "window_end is missing")
+	}
+	if in.WindowStart != nil {
+		w := batch.Window{Start: in.WindowStart.UTC(), End: end}
+		if err := w.Validate(); err != nil {
+			return w, badInput(err, "malformed window: %v", err)
+		}
+		return w, nil
+	}
+	last, found, err := a.results().LastWindowEnd(ctx, in.Dataset)
+	if err != nil {
+		return batch.Window{}, err
+	}
+	start := end.Add(-batch.DefaultLookback)
+	if found {
+		start = last
+	}
+	if start.After(end) {
+		start = end // already covered: an empty window
+	}
+	return batch.Window{Start: start, End: end}, nil
+}
+
+func topVersions(m map[string]int) []batch.ModelVersionCount {
+	out := make([]batch.ModelVersionCount, 0, len(m))
+	for v, n := range m {
+		out = append(out, batch.ModelVersionCount{Version: v, Rows: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rows != out[j].Rows {
+			return out[i].Rows > out[j].Rows
+		}
+		return out[i].Version < out[j].Version
+	})
+	if len(out) > maxModelVersions {
+		out = out[:maxModelVersions]
+	}
+	return out
+}

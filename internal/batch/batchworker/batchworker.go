@@ -1,0 +1,111 @@
+// Package batchworker assembles a running batch-monitoring worker from a
+// batch.Config: MongoDB client, model, activities, Temporal worker. `go run ./worker`
+// uses it, and so can a one-command dev stack that runs the worker in-process.
+package batchworker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/modelmon/modelmon/activities"
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/workflows"
+)
+
+// Options tune Start beyond the Config.
+type Options struct {
+	// Logger receives the setup's logs (nil: slog.Default()).
+	Logger *slog.Logger
+	// Worker are the Temporal worker options.
+	Worker worker.Options
+	// Activities, if set, is used as is (Config's MongoDB and model are then ignored).
+	Activities *activities.Activities
+	// SkipIndexes skips batch.EnsureIndexes.
+	SkipIndexes bool
+}
+
+// Worker is a started batch worker.
+type Worker struct {
+	Worker     worker.Worker
+	Activities *activities.Activities
+	mongo      *mongo.Client
+}
+
+// Start connects to MongoDB, loads the model, ensures the batch's indexes and starts
+// a worker of the BatchMonitoring workflow and its activities on cfg.TaskQueue, using
+// the Temporal client c (which stays the caller's).
+func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*Worker, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	w := &Worker{Activities: o.Activities}
+	if w.Activities == nil {
+		m, err := model.Load(cfg.ModelPath)
+		if err != nil {
+			return nil, fmt.Errorf("load model (MODEL_PATH=%s): %w", cfg.ModelPath, err)
+		}
+		mc, err := batch.Connect(ctx, cfg.MongoURI)
+		if err != nil {
+			return nil, err
+		}
+		w.mongo = mc
+		dbName := cfg.Database
+		if dbName == "" {
+			dbName = batch.Database
+		}
+		w.Activities = &activities.Activities{
+			DB:         mc.Database(dbName),
+			Model:      m,
+			ReportsDir: cfg.ReportsDir,
+			DataDir:    cfg.DataDir,
+		}
+	}
+	if err := activities.CheckDeps(w.Activities); err != nil {
+		w.close(ctx)
+		return nil, err
+	}
+	if err := os.MkdirAll(w.Activities.ReportsDir, 0o755); err != nil {
+		w.close(ctx)
+		return nil, fmt.Errorf("REPORTS_DIR: %w", err)
+	}
+	if !o.SkipIndexes {
+		for _, name := range batch.Names() {
+			ds, _ := batch.Lookup(name)
+			if err := batch.EnsureIndexes(ctx, w.Activities.DB, ds); err != nil {
+				logger.Warn("batch indexes not all created (fine on FerretDB)", "dataset", name, "error", err)
+			}
+		}
+	}
+	w.Worker = workflows.NewWorker(c, cfg.TaskQueue, w.Activities, o.Worker)
+	if err := w.Worker.Start(); err != nil {
+		w.close(ctx)
+		return nil, fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)
+	}
+	logger.Info("batch worker started", "task_queue", cfg.TaskQueue, "model_version", w.Activities.Model.Version,
+		"reports_dir", w.Activities.ReportsDir, "data_dir", w.Activities.DataDir)
+	return w, nil
+}
+
+// Stop stops the worker (running activities get their context cancelled) and closes
+// the MongoDB client it opened.
+func (w *Worker) Stop(ctx context.Context) {
+	if w.Worker != nil {
+		w.Worker.Stop()
+	}
+	w.close(ctx)
+}
+
+func (w *Worker) close(ctx context.Context) {
+	if w.mongo != nil {
+		_ = w.mongo.Disconnect(context.WithoutCancel(ctx))
+		w.mongo = nil
+	}
+}

@@ -1,0 +1,126 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/report"
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+// Dataset describes one monitored tabular model to the batch pipeline: which fields of
+// its logged documents are the report's columns, where its targets are and how its
+// reference file is read and scored.
+//
+// Logged documents are mapped generically: every report.Config numerical feature is
+// read from the field of the same name (int or double; null or absent is missing),
+// every categorical feature likewise (strings as they are, integers in decimal), the
+// prediction from FieldPrediction.
+type Dataset struct {
+	Name  string
+	Title string
+	// Report names the feature columns and drift options.
+	Report report.Config
+	// Collection holds the logged predictions, TargetCollection the targets
+	// ({_id: id, FieldTargetValue: value}).
+	Collection       string
+	TargetCollection string
+	// DefaultReference is used when a run names no reference file (relative paths are
+	// resolved against DATA_DIR).
+	DefaultReference string
+	// LoadReference reads a reference file and scores it with m: features,
+	// prediction and target of every reference row.
+	LoadReference func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error)
+	// TargetInDomain reports whether a target value is measured by regression quality;
+	// nil means every finite value. Rows outside keep their features for drift and
+	// data quality.
+	TargetInDomain func(v float64) bool
+}
+
+// InDomain applies TargetInDomain.
+func (d *Dataset) InDomain(v float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return false
+	}
+	return d.TargetInDomain == nil || d.TargetInDomain(v)
+}
+
+// Fields are the logged fields that the batch reads for this dataset.
+func (d *Dataset) Fields() []string {
+	f := []string{FieldID, FieldReceivedAt, FieldPrediction, FieldModelVersion}
+	f = append(f, d.Report.NumericalFeatures...)
+	return append(f, d.Report.CategoricalFeatures...)
+}
+
+// Taxi is the NYC green-taxi trip-duration model: trip_distance numerical,
+// PULocationID and DOLocationID categorical, the reference a TLC parquet month scored
+// with the model and filtered like its training data (1 <= duration <= 60 minutes);
+// regression quality on current data covers targets in the same range.
+func Taxi() Dataset {
+	return Dataset{
+		Name:             "taxi",
+		Title:            "NYC green taxi trip duration",
+		Report:           report.TaxiConfig(),
+		Collection:       CollData,
+		TargetCollection: CollTarget,
+		DefaultReference: "data/green_tripdata_2021-01.parquet",
+		LoadReference: func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error) {
+			trips, err := taxi.ReadFile(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return report.TaxiDataset(trips, m), nil
+		},
+		TargetInDomain: func(v float64) bool { return v >= taxi.MinDuration && v <= taxi.MaxDuration },
+	}
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Dataset{"taxi": Taxi()}
+)
+
+// Register adds or replaces a dataset of the registry.
+func Register(d Dataset) error {
+	if err := ValidateDatasetName(d.Name); err != nil {
+		return err
+	}
+	if d.LoadReference == nil || d.Collection == "" {
+		return fmt.Errorf("dataset %q: LoadReference and Collection are required", d.Name)
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry[d.Name] = d
+	return nil
+}
+
+// Names lists the registered datasets, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrUnknownDataset is wrapped by Lookup's error.
+var ErrUnknownDataset = fmt.Errorf("unknown dataset")
+
+// Lookup returns the registered dataset called name.
+func Lookup(name string) (Dataset, error) {
+	registryMu.RLock()
+	d, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return Dataset{}, fmt.Errorf("%w %q: this worker knows %s", ErrUnknownDataset, name, strings.Join(Names(), ", "))
+	}
+	return d, nil
+}

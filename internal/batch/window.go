@@ -1,0 +1,95 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Window is a half-open interval [Start, End) of prediction log times (received_at).
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// DefaultLookback is the window of a first run with no window given.
+const DefaultLookback = 24 * time.Hour
+
+// ErrEmptyWindow is returned by Window.Validate for End <= Start.
+var ErrEmptyWindow = errors.New("window_end must be after window_start")
+
+// Validate reports a zero bound or End <= Start.
+func (w Window) Validate() error {
+	if w.Start.IsZero() || w.End.IsZero() {
+		return errors.New("window has a zero bound")
+	}
+	if !w.End.After(w.Start) {
+		return fmt.Errorf("%w (got %s .. %s)", ErrEmptyWindow, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// String is "START/END" in RFC 3339, UTC.
+func (w Window) String() string {
+	return w.Start.UTC().Format(time.RFC3339Nano) + "/" + w.End.UTC().Format(time.RFC3339Nano)
+}
+
+// ParseTime parses one window bound: RFC 3339 (with a zone or Z; fractions allowed).
+// An empty string is a zero time. The result is in UTC.
+func ParseTime(field, s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time (want e.g. 2022-01-31T00:00:00Z): %w", field, s, err)
+	}
+	return t.UTC(), nil
+}
+
+// datasetName is what a dataset name may look like (it is part of ids and file names).
+var datasetName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidateDatasetName reports a name that cannot be a dataset (the registry decides
+// whether it is a known one).
+func ValidateDatasetName(name string) error {
+	if !datasetName.MatchString(name) {
+		return fmt.Errorf("dataset %q is not a valid name (lower-case letters, digits, '_' and '-', e.g. %q)", name, "taxi")
+	}
+	return nil
+}
+
+// compact is the time format of ids and file names: sortable, no ':'.
+const compact = "20060102T150405Z"
+
+func compactTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() != 0 {
+		return t.Format("20060102T150405.000000000Z")
+	}
+	return t.Format(compact)
+}
+
+// ReportID is the _id of the result document of (dataset, window) in CollReport:
+// "<dataset>/<start>/<end>" with RFC 3339 UTC times. The same window always has the
+// same id, so a retried or repeated run replaces its document instead of adding one.
+func ReportID(dataset string, w Window) string {
+	return dataset + "/" + w.Start.UTC().Format(time.RFC3339Nano) + "/" + w.End.UTC().Format(time.RFC3339Nano)
+}
+
+// WorkflowID is the workflow id of a manual run of (dataset, window):
+// "batch-monitoring-<dataset>-<start>-<end>" with compact UTC times.
+func WorkflowID(dataset string, w Window) string {
+	return "batch-monitoring-" + dataset + "-" + compactTime(w.Start) + "-" + compactTime(w.End)
+}
+
+// ScheduleID is the stable id of a dataset's schedule: "batch-monitoring-<dataset>".
+func ScheduleID(dataset string) string { return "batch-monitoring-" + dataset }
+
+// HTMLFileName is the report file's name for (dataset, window), without directory.
+func HTMLFileName(dataset string, w Window) string {
+	return dataset + "_" + compactTime(w.Start) + "_" + compactTime(w.End) + ".html"
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/modelmon/modelmon/internal/batch"
+)
+
+// batchFlags are the connection settings shared by the batch commands (run,
+// schedule, targets): environment first, flags override.
+func batchFlags(name, usage string) (*flag.FlagSet, *batch.Config) {
+	cfg := batch.ConfigFromEnv()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: starter %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		batch.PrintSettings(fs.Output())
+	}
+	return fs, &cfg
+}
+
+// batchDialTemporal connects to Temporal with the CLI's slog logger.
+func batchDialTemporal(ctx context.Context, cfg *batch.Config) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.Namespace,
+		Logger:    tlog.NewStructuredLogger(slog.Default()),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+	}
+	return c, nil
+}
+
+// batchOpenDB connects to MongoDB; close releases the client.
+func batchOpenDB(ctx context.Context, cfg *batch.Config) (db *mongo.Database, close func(), err error) {
+	mc, err := batch.Connect(ctx, cfg.MongoURI)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (MONGODB_ADDRESS)", err)
+	}
+	name := cfg.Database
+	if name == "" {
+		name = batch.Database
+	}
+	return mc.Database(name), func() { _ = mc.Disconnect(context.WithoutCancel(ctx)) }, nil
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/workflows"
+)
+
+func init() {
+	register("run", "run batch monitoring of one window on Temporal and wait for the report", runBatch)
+}
+
+func runBatch(ctx context.Context, args []string) error {
+	fs, cfg := batchFlags("run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--json]")
+	dataset := fs.String("dataset", "taxi", "dataset (model) to monitor")
+	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: end of the last covered window, or window end - 24h)")
+	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now)")
+	reference := fs.String("reference", "", "reference file, relative to the worker's DATA_DIR (empty: the dataset's default, data/green_tripdata_2021-01.parquet for taxi)")
+	targets := fs.String("targets", "", "target CSV (id,value lines) on the worker, relative to DATA_DIR (empty: the target collection)")
+	asJSON := fs.Bool("json", false, "print the result document (report JSON and run metadata) instead of a summary")
+	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the run")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := batch.ValidateDatasetName(*dataset); err != nil {
+		return err
+	}
+	start, err := batch.ParseTime("--window-start", *startS)
+	if err != nil {
+		return err
+	}
+	end, err := batch.ParseTime("--window-end", *endS)
+	if err != nil {
+		return err
+	}
+	db, closeDB, err := batchOpenDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	// Resolve an open window here, as the workflow would, so that the workflow id is
+	// derived from the actual window: running the same window again reuses the id.
+	if end.IsZero() {
+		end = time.Now().UTC().Truncate(time.Second)
+	}
+	if start.IsZero() {
+		last, found, err := batch.NewResults(db).LastWindowEnd(ctx, *dataset)
+		if err != nil {
+			return err
+		}
+		start = end.Add(-batch.DefaultLookback)
+		if found {
+			start = last
+		}
+	}
+	w := batch.Window{Start: start, End: end}
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("window: %w (the last run of %s may already cover it)", err, *dataset)
+	}
+	c, err := batchDialTemporal(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	in := workflows.Input{
+		Dataset: *dataset, WindowStart: w.Start.Format(time.RFC3339Nano), WindowEnd: w.End.Format(time.RFC3339Nano),
+		Reference: *reference, Targets: *targets,
+	}
+	wctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	res, run, err := startBatchAndWait(wctx, c, cfg.TaskQueue, batch.WorkflowID(*dataset, w), in)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printRunResultJSON(ctx, os.Stdout, db, res)
+	}
+	printRunSummary(os.Stdout, run, res)
+	return nil
+}
+
+// errRunFailed marks a run that failed (the details are in the message).
+var errRunFailed = errors.New("see the worker's log and the run's history for details")
+
+// startBatchAndWait starts BatchMonitoring by its type name (as the CLIs do) with a
+// deterministic id, or joins the running execution of that id, and waits for it.
+func startBatchAndWait(ctx context.Context, c client.Client, taskQueue, id string, in workflows.Input) (*workflows.Result, client.WorkflowRun, error) {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.WorkflowType, in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", id, err)
+	}
+	fmt.Fprintf(os.Stderr, "workflow %s run %s started on task queue %s; waiting...\n", run.GetID(), run.GetRunID(), taskQueue)
+	var res workflows.Result
+	if err := run.Get(ctx, &res); err != nil {
+		// The innermost application error says what went wrong and what to do.
+		var ae *temporal.ApplicationError
+		if errors.As(err, &ae) {
+			return nil, run, fmt.Errorf("workflow %s failed: %s (%s, retryable: %t): %w", run.GetID(), ae.Message(), ae.Type(), !ae.NonRetryable(), errRunFailed)
+		}
+		return nil, run, fmt.Errorf("workflow %s: %w", run.GetID(), err)
+	}
+	return &res, run, nil
+}
+
+func printRunSummary(w io.Writer, run client.WorkflowRun, r *workflows.Result) {
+	fmt.Fprintf(w, "status=%s\n", r.Status)
+	fmt.Fprintf(w, "workflow_id=%s\nrun_id=%s\n", run.GetID(), run.GetRunID())
+	fmt.Fprintf(w, "dataset=%s\nwindow=%s .. %s\n", r.Dataset, r.WindowStart.Format(time.RFC3339), r.WindowEnd.Format(time.RFC3339))
+	if r.ReportID != "" {
+		fmt.Fprintf(w, "report_id=%s\n", r.ReportID)
+	}
+	fmt.Fprintf(w, "rows: reference=%d current=%d targets_matched=%d targets_in_domain=%d skipped=%d\n",
+		r.Rows.Reference, r.Rows.Current, r.Rows.TargetsMatched, r.Rows.TargetsInDomain, r.Rows.Skipped)
+	if s := r.Summary; s != nil {
+		fmt.Fprintf(w, "dataset_drift=%t drifted_columns=%d share=%.3f\n", s.DatasetDrift, s.DriftedColumns, s.ShareDrifted)
+		if s.RMSE != nil {
+			fmt.Fprintf(w, "rmse=%.4f mae=%.4f (n=%d)\n", *s.RMSE, *s.MAE, s.TargetRows)
+		}
+	}
+	if r.ModelVersion != "" {
+		fmt.Fprintf(w, "model_version=%s\n", r.ModelVersion)
+	}
+	if r.HTMLPath != "" {
+		fmt.Fprintf(w, "report=%s\n", r.HTMLPath)
+	}
+}
+
+// printRunResultJSON prints the result document of the run (or, when the run wrote
+// none, the workflow's result).
+func printRunResultJSON(ctx context.Context, w io.Writer, db *mongo.Database, r *workflows.Result) error {
+	var v any = r
+	if r.ReportID != "" {
+		doc, found, err := batch.NewResults(db).Get(ctx, r.ReportID)
+		if err != nil {
+			return err
+		}
+		if found {
+			v = doc
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("print result: %w", err)
+	}
+	return nil
+}

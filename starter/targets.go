@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/modelmon/modelmon/internal/batch"
+)
+
+func init() {
+	register("targets", "upload a target CSV (id,duration lines) into the target collection", runTargets)
+}
+
+func runTargets(ctx context.Context, args []string) error {
+	fs, cfg := batchFlags("targets", "targets --file target.csv")
+	file := fs.String("file", "target.csv", "target CSV: id,value lines, header optional (send_data.py's target.csv)")
+	batchSize := fs.Int("batch", 1000, "documents per InsertMany")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	targets, err := batch.ReadTargetsFile(*file)
+	if err != nil {
+		return err
+	}
+	db, closeDB, err := batchOpenDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	t0 := time.Now()
+	st, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), batch.FieldTargetValue, targets, *batchSize,
+		func(s batch.UploadStats) {
+			fmt.Fprintf(os.Stderr, "\r%d/%d uploaded", s.Inserted+s.Duplicates, len(targets))
+		})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "file=%s\ntargets=%d\ninserted=%d\nalready_present=%d\nseconds=%.1f\n",
+		*file, len(targets), st.Inserted, st.Duplicates, time.Since(t0).Seconds())
+	return nil
+}

@@ -1,0 +1,70 @@
+// Command worker runs the batch-monitoring Temporal worker: the BatchMonitoring
+// workflow and its six activities on the task queue "batch-monitoring".
+//
+//	go run ./worker [--temporal-address 127.0.0.1:7233] [--mongodb-address mongodb://127.0.0.1:27017] ...
+//
+// Every flag has an environment variable (go run ./worker --help lists them).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchworker"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], logger); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		logger.Error("worker failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, logger *slog.Logger) error {
+	cfg := batch.ConfigFromEnv()
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: worker [flags]\n\nRuns the BatchMonitoring workflow and its activities.\n\nFlags:")
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		batch.PrintSettings(fs.Output())
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.Namespace,
+		Logger:    tlog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+	}
+	defer c.Close()
+	w, err := batchworker.Start(ctx, c, cfg, batchworker.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("stopping worker")
+	w.Stop(context.Background())
+	return nil
+}

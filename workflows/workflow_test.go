@@ -1,0 +1,261 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/modelmon/modelmon/activities"
+	"github.com/modelmon/modelmon/internal/batch"
+)
+
+var (
+	t0    = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1    = time.Date(2022, 1, 2, 0, 0, 0, 0, time.UTC)
+	clock = time.Date(2022, 1, 5, 12, 30, 45, 0, time.UTC)
+)
+
+// calls counts activity calls (mocks run on the test environment's goroutines).
+type calls struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *calls) add(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[name]++
+}
+
+func (c *calls) get(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())
+	env.RegisterActivity(&activities.Activities{})
+	env.SetStartTime(clock)
+	return env
+}
+
+func stage(name string, chunks, rows int) batch.StageRef {
+	return batch.StageRef{Run: "default-test-workflow-id/default-test-run-id", Stage: name, Chunks: chunks, Rows: rows}
+}
+
+// mockPipeline answers every activity like a healthy pipeline over rows logged rows
+// and checks what the workflow passes along.
+func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls, rows int, except ...string) {
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	w := batch.Window{Start: t0, End: t1}
+	env.OnActivity(a.FetchPredictions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.FetchInput) (*activities.FetchResult, error) {
+			c.add("FetchPredictions")
+			if in.Dataset != "taxi" || in.Run == "" {
+				t.Errorf("fetch input %+v", in)
+			}
+			ww := w
+			if in.WindowStart == nil {
+				ww = batch.Window{Start: in.WindowEnd.Add(-24 * time.Hour), End: in.WindowEnd}
+			}
+			return &activities.FetchResult{Window: ww, Current: stage(batch.StageCurrent, 1, rows)}, nil
+		})
+	env.OnActivity(a.ScoreReference, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ScoreReferenceInput) (*activities.ScoreReferenceResult, error) {
+			c.add("ScoreReference")
+			if in.Reference != "data/ref.parquet" {
+				t.Errorf("reference %q", in.Reference)
+			}
+			return &activities.ScoreReferenceResult{Reference: stage(batch.StageReference, 8, 76000), Path: "/data/ref.parquet", ModelVersion: "sha256:m"}, nil
+		})
+	env.OnActivity(a.JoinTarget, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.JoinInput) (*activities.JoinResult, error) {
+			c.add("JoinTarget")
+			if in.Targets != "target.csv" || in.Current.Rows != rows {
+				t.Errorf("join input %+v", in)
+			}
+			return &activities.JoinResult{Targets: stage(batch.StageTarget, 1, rows), Source: "csv:target.csv", Matched: rows, InDomain: rows - 1}, nil
+		})
+	if !skip["ComputeMetrics"] {
+		env.OnActivity(a.ComputeMetrics, mock.Anything, mock.Anything).Return(
+			func(ctx context.Context, in activities.ComputeInput) (*activities.ComputeResult, error) {
+				c.add("ComputeMetrics")
+				if in.Reference.Rows != 76000 || in.Current.Rows != rows || in.Targets.Stage != batch.StageTarget {
+					t.Errorf("compute input %+v", in)
+				}
+				rmse := 5.5
+				return &activities.ComputeResult{Report: stage(batch.StageReport, 1, 1), Summary: batch.Summary{CurrentRows: rows, RMSE: &rmse}}, nil
+			})
+	}
+	env.OnActivity(a.SaveHTMLReport, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.SaveHTMLInput) (*activities.SaveHTMLResult, error) {
+			c.add("SaveHTMLReport")
+			if in.Report.Stage != batch.StageReport || in.ModelVersion != "sha256:m" || in.WorkflowID == "" {
+				t.Errorf("html input %+v", in)
+			}
+			return &activities.SaveHTMLResult{Path: "/reports/taxi/x.html", Host: "h"}, nil
+		})
+}
+
+func TestWorkflowRunsTheSixActivities(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	mockPipeline(t, env, c, 3000)
+	var inserted activities.InsertResultsInput
+	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+			c.add("InsertResults")
+			inserted = in
+			return &activities.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
+		})
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z",
+		Reference: "data/ref.parquet", Targets: "target.csv"})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("workflow: %v", env.GetWorkflowError())
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"FetchPredictions", "ScoreReference", "JoinTarget", "ComputeMetrics", "SaveHTMLReport", "InsertResults"} {
+		if c.get(name) != 1 {
+			t.Errorf("%s called %d times, want 1", name, c.get(name))
+		}
+	}
+	if res.Status != batch.StatusCompleted || res.ReportID != "taxi/2022-01-01T00:00:00Z/2022-01-02T00:00:00Z" || res.HTMLPath != "/reports/taxi/x.html" {
+		t.Errorf("result %+v", res)
+	}
+	if res.Rows.Current != 3000 || res.Rows.Reference != 76000 || res.Rows.TargetsMatched != 3000 || res.Rows.TargetsInDomain != 2999 {
+		t.Errorf("rows %+v", res.Rows)
+	}
+	if inserted.Status != batch.StatusCompleted || inserted.Report == nil || !inserted.Cleanup || inserted.HTMLPath != res.HTMLPath ||
+		inserted.Reference != "/data/ref.parquet" || inserted.Targets != "csv:target.csv" || inserted.ModelVersion != "sha256:m" {
+		t.Errorf("InsertResults input %+v", inserted)
+	}
+	if len(inserted.TimingsMS) != 5 {
+		t.Errorf("timings %v", inserted.TimingsMS)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestWorkflowOpenWindowUsesWorkflowTime(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	var fetched activities.FetchInput
+	env.OnActivity(a.FetchPredictions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.FetchInput) (*activities.FetchResult, error) {
+			c.add("FetchPredictions")
+			fetched = in
+			return &activities.FetchResult{Window: batch.Window{Start: in.WindowEnd, End: in.WindowEnd}}, nil
+		})
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if fetched.WindowStart != nil || !fetched.WindowEnd.Equal(clock) {
+		t.Errorf("fetch got start %v end %v, want open start and end %v", fetched.WindowStart, fetched.WindowEnd, clock)
+	}
+	var res Result
+	_ = env.GetWorkflowResult(&res)
+	if res.Status != StatusSkipped || c.get("FetchPredictions") != 1 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestWorkflowNoData(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	mockPipeline(t, env, c, 0)
+	var inserted activities.InsertResultsInput
+	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+			c.add("InsertResults")
+			inserted = in
+			return &activities.InsertResultsResult{}, nil
+		})
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	_ = env.GetWorkflowResult(&res)
+	if res.Status != batch.StatusNoData || inserted.Status != batch.StatusNoData || inserted.Report != nil {
+		t.Errorf("result %+v, insert %+v", res, inserted)
+	}
+	for _, name := range []string{"ScoreReference", "JoinTarget", "ComputeMetrics", "SaveHTMLReport"} {
+		if c.get(name) != 0 {
+			t.Errorf("%s called on an empty window", name)
+		}
+	}
+}
+
+func TestWorkflowBadInputFailsWithoutRetry(t *testing.T) {
+	for name, in := range map[string]Input{
+		"no dataset":     {WindowStart: "2022-01-01T00:00:00Z"},
+		"bad dataset":    {Dataset: "Taxi Rides"},
+		"malformed time": {Dataset: "taxi", WindowStart: "yesterday"},
+		"reversed":       {Dataset: "taxi", WindowStart: "2022-01-02T00:00:00Z", WindowEnd: "2022-01-01T00:00:00Z"},
+		"future end":     {Dataset: "taxi", WindowEnd: "2030-01-01T00:00:00Z"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			env.ExecuteWorkflow(WorkflowType, in)
+			err := env.GetWorkflowError()
+			var ae *temporal.ApplicationError
+			if !errors.As(err, &ae) || ae.Type() != activities.ErrBadInput || !ae.NonRetryable() {
+				t.Fatalf("error %v, want a non-retryable %s", err, activities.ErrBadInput)
+			}
+			t.Logf("%s: %v", name, ae.Error())
+		})
+	}
+}
+
+func TestWorkflowFailureIsRecorded(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	mockPipeline(t, env, c, 10, "ComputeMetrics")
+	env.OnActivity(a.ComputeMetrics, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("compute report of taxi: no rows", activities.ErrComputeFailed, nil))
+	var inserted activities.InsertResultsInput
+	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+			c.add("InsertResults")
+			inserted = in
+			return &activities.InsertResultsResult{}, nil
+		})
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z", Reference: "data/ref.parquet", Targets: "target.csv"})
+	if env.GetWorkflowError() == nil {
+		t.Fatal("workflow succeeded")
+	}
+	if c.get("InsertResults") != 1 || inserted.Status != batch.StatusFailed || inserted.Error == "" || !inserted.Cleanup || c.get("SaveHTMLReport") != 0 {
+		t.Errorf("failure record %+v (calls %v)", inserted, c.n)
+	}
+}
+
+func TestActivityOptions(t *testing.T) {
+	for _, name := range []string{"FetchPredictions", "JoinTarget", "ScoreReference", "ComputeMetrics", "SaveHTMLReport", "InsertResults"} {
+		o := ActivityOptions(name)
+		if o.StartToCloseTimeout == 0 || o.RetryPolicy == nil || o.RetryPolicy.MaximumAttempts == 0 || len(o.RetryPolicy.NonRetryableErrorTypes) == 0 {
+			t.Errorf("%s: %+v", name, o)
+		}
+		long := name != "SaveHTMLReport" && name != "InsertResults"
+		if long && (o.HeartbeatTimeout == 0 || o.HeartbeatTimeout > 30*time.Second) {
+			t.Errorf("%s: heartbeat timeout %v", name, o.HeartbeatTimeout)
+		}
+	}
+}
