@@ -20,6 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
 	"github.com/modelmon/modelmon/internal/batch/batchworker"
 )
 
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	cfg := batch.ConfigFromEnv()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
+	metricsAddr := fs.String("metrics-addr", envOr("METRICS_ADDR", "127.0.0.1:9697"), "listen address of /metrics with the batch results (METRICS_ADDR; empty: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: worker [flags]\n\nRuns the BatchMonitoring workflow and its activities.\n\nFlags:")
 		fs.PrintDefaults()
@@ -63,8 +65,23 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if *metricsAddr != "" {
+		addr, err := batchmetrics.Serve(ctx, *metricsAddr, w.Activities.DB, logger)
+		if err != nil {
+			w.Stop(context.Background())
+			return err
+		}
+		logger.Info("worker metrics", "url", "http://"+addr+"/metrics")
+	}
 	<-ctx.Done()
 	logger.Info("stopping worker")
 	w.Stop(context.Background())
 	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
