@@ -1,0 +1,119 @@
+// Command predictstack runs the online service against an embedded FerretDB (SQLite
+// backend) in a temporary directory, in one process: the stack the /predict
+// benchmark measures (bench/README.md). It takes the online service's flags, except
+// that --mongodb is replaced by the embedded server.
+//
+//	go run ./bench/predictstack                       # service on 127.0.0.1:9696
+//	go run ./bench/predictstack --pprof 127.0.0.1:6060
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/modelmon/modelmon/internal/mongotest"
+	"github.com/modelmon/modelmon/internal/serve"
+)
+
+func main() {
+	serve.TuneGC(os.Getenv)
+	var f serve.Flags
+	fs := flag.NewFlagSet("predictstack", flag.ContinueOnError)
+	envErr := f.Register(fs, os.Getenv)
+	dir := fs.String("dir", "", "directory of the embedded FerretDB's SQLite files (default: a new temporary directory, removed at exit)")
+	ferretAddr := fs.String("ferret-addr", "127.0.0.1:0", "listen address of the embedded FerretDB")
+	ferretSync := fs.String("ferret-sync", "full", "SQLite synchronous pragma of the embedded FerretDB: full (SQLite's default: an fsync at every commit) or normal (WAL: fsync at checkpoints only; survives a crash of the process, not of the machine)")
+	ferretLog := fs.Bool("ferret-log", false, "pass FerretDB's logs to the log (costly: FerretDB formats every SQL statement it runs)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		os.Exit(2)
+	}
+	if envErr != nil {
+		fmt.Fprintln(os.Stderr, "predictstack:", envErr)
+		os.Exit(2)
+	}
+	if err := f.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "predictstack:", err)
+		os.Exit(2)
+	}
+	log, err := f.NewLogger(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "predictstack:", err)
+		os.Exit(2)
+	}
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, f, *dir, *ferretAddr, *ferretSync, *ferretLog, log); err != nil {
+		log.Error("predictstack", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string, ferretLog bool, log *slog.Logger) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "predictstack-")
+		if err != nil {
+			return fmt.Errorf("temp dir: %w", err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	var flog *slog.Logger // nil: discarded
+	if ferretLog {
+		flog = log.With("component", "ferretdb")
+	}
+	srv, err := mongotest.Start(ctx, mongotest.Options{Dir: dir, Addr: ferretAddr, Logger: flog,
+		Pragmas: []string{"synchronous(" + ferretSync + ")"}})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	log.Info("embedded FerretDB", "addr", srv.Addr, "dir", dir, "synchronous", ferretSync)
+	if f.PprofAddr != "" {
+		go servePprof(ctx, f.PprofAddr, log)
+	}
+	opts := f.Options
+	opts.MongoURI = srv.URI
+	opts.Logger = log
+	// GET /debug/stats: the prediction log's counters (records, InsertMany calls,
+	// largest batch), to read the batch sizes of a benchmark.
+	opts.Routes = func(r chi.Router, s *serve.Server) {
+		r.Get("/debug/stats", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(s.Stats())
+		})
+	}
+	return serve.Run(ctx, opts)
+}
+
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = hs.Close()
+	}()
+	log.Info("pprof listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("pprof server", "err", err)
+	}
+}

@@ -1,0 +1,381 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+// Input limits of POST /predict.
+const (
+	MaxIDLen      = 128 // bytes of a ride id
+	MaxStringLen  = 64  // bytes of store_and_fwd_flag
+	MinLocationID = 1   // TLC taxi zones are 1..265
+	MaxLocationID = 265 //
+	maxExactFloat = 1 << 53
+	fieldPU       = "PULocationID"
+	fieldDO       = "DOLocationID"
+	fieldDistance = "trip_distance"
+)
+
+// rideRequest is the body of POST /predict: the TLC columns (taxi.Trip's JSON names)
+// and an optional id. Every field is nullable; null is the same as absent.
+type rideRequest struct {
+	ID                   optID     `json:"id"`
+	VendorID             optInt    `json:"VendorID"`
+	Pickup               optTime   `json:"lpep_pickup_datetime"`
+	Dropoff              optTime   `json:"lpep_dropoff_datetime"`
+	StoreAndFwdFlag      optString `json:"store_and_fwd_flag"`
+	RatecodeID           optInt    `json:"RatecodeID"`
+	PULocationID         optInt    `json:"PULocationID"`
+	DOLocationID         optInt    `json:"DOLocationID"`
+	PassengerCount       optInt    `json:"passenger_count"`
+	TripDistance         optFloat  `json:"trip_distance"`
+	FareAmount           optFloat  `json:"fare_amount"`
+	Extra                optFloat  `json:"extra"`
+	MtaTax               optFloat  `json:"mta_tax"`
+	TipAmount            optFloat  `json:"tip_amount"`
+	TollsAmount          optFloat  `json:"tolls_amount"`
+	EhailFee             optFloat  `json:"ehail_fee"`
+	ImprovementSurcharge optFloat  `json:"improvement_surcharge"`
+	TotalAmount          optFloat  `json:"total_amount"`
+	PaymentType          optInt    `json:"payment_type"`
+	TripType             optInt    `json:"trip_type"`
+	CongestionSurcharge  optFloat  `json:"congestion_surcharge"`
+}
+
+// inputError is a 400 answer naming the offending field (when there is one).
+type inputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *inputError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("field %q: %s", e.Field, e.Msg)
+}
+
+// decodeRide parses and validates one ride. Every error is an *inputError.
+func decodeRide(body []byte) (*rideRequest, error) {
+	var r rideRequest
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == 'n' {
+		return nil, &inputError{Msg: "body must be a JSON object, got " + truncate(string(t))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &inputError{Msg: "trailing data after the JSON object"}
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// jsonError turns an encoding/json error into a message that names the field.
+func jsonError(err error) error {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		if ute.Field == "" {
+			return &inputError{Msg: "body must be a JSON object, got " + ute.Value}
+		}
+		msg := ute.Value
+		if ute.Type != markerType {
+			msg = "want " + typeName(ute.Type) + ", got " + ute.Value
+		}
+		return &inputError{Field: ute.Field, Msg: msg}
+	case errors.As(err, &se):
+		return &inputError{Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se.Error())}
+	case errors.Is(err, io.EOF):
+		return &inputError{Msg: "empty body: want a JSON object"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &inputError{Msg: "malformed JSON: unexpected end of body"}
+	}
+	// "json: unknown field \"x\"" has no type of its own.
+	const unknown = "json: unknown field "
+	if s := err.Error(); len(s) > len(unknown) && s[:len(unknown)] == unknown {
+		name, uerr := strconv.Unquote(s[len(unknown):])
+		if uerr != nil {
+			name = s[len(unknown):]
+		}
+		return &inputError{Field: name, Msg: "unknown field (the body takes the TLC green-taxi columns and id)"}
+	}
+	return &inputError{Msg: "malformed JSON: " + err.Error()}
+}
+
+func typeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return "a JSON object"
+	}
+	return t.String()
+}
+
+// markerType marks an UnmarshalTypeError made by the opt* types: its Value is the
+// whole message.
+var markerType = reflect.TypeFor[inputError]()
+
+func badValue(msg string) error {
+	return &json.UnmarshalTypeError{Value: msg, Type: markerType}
+}
+
+func kindOf(b []byte) string {
+	switch b[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+func isNull(b []byte) bool { return len(b) == 4 && string(b) == "null" }
+
+// optInt is a nullable integer: a JSON number with an integral value (1 and 1.0 are
+// both 1: pandas writes integer columns with missing values as floats).
+type optInt struct {
+	V   int64
+	Set bool
+}
+
+func (o *optInt) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*o = optInt{}
+		return nil
+	}
+	if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return badValue("want an integer, got " + kindOf(b))
+	}
+	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		*o = optInt{V: v, Set: true}
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > maxExactFloat {
+		return badValue("want an integer, got " + truncate(string(b)))
+	}
+	*o = optInt{V: int64(f), Set: true}
+	return nil
+}
+
+// optFloat is a nullable finite number.
+type optFloat struct {
+	V   float64
+	Set bool
+}
+
+func (o *optFloat) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*o = optFloat{}
+		return nil
+	}
+	if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return badValue("want a number, got " + kindOf(b))
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return badValue("want a finite number, got " + truncate(string(b)))
+	}
+	*o = optFloat{V: f, Set: true}
+	return nil
+}
+
+// optString is a nullable string of at most MaxStringLen bytes.
+type optString struct {
+	V   string
+	Set bool
+}
+
+func (o *optString) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*o = optString{}
+		return nil
+	}
+	s, err := jsonString(b)
+	if err != nil {
+		return err
+	}
+	if len(s) > MaxStringLen {
+		return badValue(fmt.Sprintf("longer than %d bytes", MaxStringLen))
+	}
+	*o = optString{V: s, Set: true}
+	return nil
+}
+
+// optID is the ride id: a printable string of 1..MaxIDLen bytes.
+type optID struct {
+	V   string
+	Set bool
+}
+
+func (o *optID) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*o = optID{}
+		return nil
+	}
+	s, err := jsonString(b)
+	if err != nil {
+		return err
+	}
+	if err := checkID(s); err != nil {
+		return badValue(err.Error())
+	}
+	*o = optID{V: s, Set: true}
+	return nil
+}
+
+// checkID accepts 1..MaxIDLen bytes of valid UTF-8, printable, with no space.
+func checkID(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	if len(s) > MaxIDLen {
+		return fmt.Errorf("longer than %d bytes", MaxIDLen)
+	}
+	for _, c := range s {
+		if c == utf8.RuneError || !unicode.IsPrint(c) || unicode.IsSpace(c) {
+			return errors.New("must be printable characters without spaces")
+		}
+	}
+	return nil
+}
+
+// optTime is a nullable ISO-8601 timestamp (taxi.ParseLocalTime: 'T' or space).
+type optTime struct {
+	V   taxi.LocalTime
+	Set bool
+}
+
+func (o *optTime) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		*o = optTime{}
+		return nil
+	}
+	s, err := jsonString(b)
+	if err != nil {
+		return badValue("want an ISO-8601 timestamp string, got " + kindOf(b))
+	}
+	t, err := taxi.ParseLocalTime(s)
+	if err != nil {
+		return badValue("want an ISO-8601 timestamp such as 2021-02-01T10:15:00, got " + strconv.Quote(truncate(s)))
+	}
+	*o = optTime{V: t, Set: true}
+	return nil
+}
+
+// jsonString decodes a JSON string literal; another JSON kind is an error.
+func jsonString(b []byte) (string, error) {
+	if b[0] != '"' {
+		return "", badValue("want a string, got " + kindOf(b))
+	}
+	inner := b[1 : len(b)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", badValue("want a string")
+	}
+	return s, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// validate checks the model's inputs.
+func (r *rideRequest) validate() error {
+	for _, f := range []struct {
+		name string
+		v    optInt
+	}{{fieldPU, r.PULocationID}, {fieldDO, r.DOLocationID}} {
+		if !f.v.Set {
+			return &inputError{Field: f.name, Msg: "required (an integer taxi zone id, 1..265)"}
+		}
+		if f.v.V < MinLocationID || f.v.V > MaxLocationID {
+			return &inputError{Field: f.name, Msg: fmt.Sprintf("want a taxi zone id in %d..%d, got %d", MinLocationID, MaxLocationID, f.v.V)}
+		}
+	}
+	if !r.TripDistance.Set {
+		return &inputError{Field: fieldDistance, Msg: "required (miles, a finite number >= 0)"}
+	}
+	if r.TripDistance.V < 0 {
+		return &inputError{Field: fieldDistance, Msg: fmt.Sprintf("want a number >= 0, got %v", r.TripDistance.V)}
+	}
+	return nil
+}
+
+// trip converts the request to a taxi.Trip (absent fields stay nil).
+func (r *rideRequest) trip() taxi.Trip {
+	var t taxi.Trip
+	t.VendorID = r.VendorID.ptr()
+	if r.Pickup.Set {
+		v := r.Pickup.V
+		t.Pickup = &v
+	}
+	if r.Dropoff.Set {
+		v := r.Dropoff.V
+		t.Dropoff = &v
+	}
+	if r.StoreAndFwdFlag.Set {
+		v := r.StoreAndFwdFlag.V
+		t.StoreAndFwdFlag = &v
+	}
+	t.RatecodeID = r.RatecodeID.ptr()
+	t.PULocationID = r.PULocationID.ptr()
+	t.DOLocationID = r.DOLocationID.ptr()
+	t.PassengerCount = r.PassengerCount.ptr()
+	t.TripDistance = r.TripDistance.ptr()
+	t.FareAmount = r.FareAmount.ptr()
+	t.Extra = r.Extra.ptr()
+	t.MtaTax = r.MtaTax.ptr()
+	t.TipAmount = r.TipAmount.ptr()
+	t.TollsAmount = r.TollsAmount.ptr()
+	t.EhailFee = r.EhailFee.ptr()
+	t.ImprovementSurcharge = r.ImprovementSurcharge.ptr()
+	t.TotalAmount = r.TotalAmount.ptr()
+	t.PaymentType = r.PaymentType.ptr()
+	t.TripType = r.TripType.ptr()
+	t.CongestionSurcharge = r.CongestionSurcharge.ptr()
+	return t
+}
+
+func (o optInt) ptr() *int64 {
+	if !o.Set {
+		return nil
+	}
+	return &o.V
+}
+
+func (o optFloat) ptr() *float64 {
+	if !o.Set {
+		return nil
+	}
+	return &o.V
+}

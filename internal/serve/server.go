@@ -1,0 +1,365 @@
+// Package serve is the online prediction service: an http.Handler (go-chi) that
+// predicts a ride's duration with the trip-duration model and logs every prediction
+// to MongoDB through a group-commit store.Logger before it answers, plus Run, which
+// wires it to a database and an HTTP server with graceful shutdown. `go run ./online`
+// is Run with flags; a dev stack or the live-monitoring feature embeds New or Run and
+// adds routes to Router.
+//
+// Routes:
+//
+//	POST /predict  one ride (TLC column names, optional "id") -> {"id","duration","model_version"}
+//	GET  /healthz  the process is up
+//	GET  /readyz   the model is loaded and the database answers a ping
+//
+// POST /predict answers 200 only once the record is acknowledged by the database.
+// Input errors are 400 {"error": "..."} naming the field (unknown fields included:
+// they are rejected so that typos are caught), 413 for a body over MaxBodyBytes, 415
+// for a Content-Type that is not JSON, 409 for an id that is already logged, 503 when
+// the prediction log cannot take or acknowledge the record (see README in online/).
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
+
+	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/store"
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+// Config are the HTTP knobs of the service. Zero values take the defaults.
+type Config struct {
+	// RequestTimeout bounds every request (context deadline); default 5s.
+	RequestTimeout time.Duration
+	// ReadyTimeout bounds the database ping of /readyz; default 1s.
+	ReadyTimeout time.Duration
+	// MaxBodyBytes is the largest /predict body; default 64 KiB.
+	MaxBodyBytes int64
+}
+
+// Defaults of Config.
+const (
+	DefaultRequestTimeout = 5 * time.Second
+	DefaultReadyTimeout   = time.Second
+	DefaultMaxBodyBytes   = 64 << 10
+)
+
+func (c *Config) setDefaults() {
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = DefaultReadyTimeout
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+}
+
+// Sink stores one prediction document and returns when it is acknowledged;
+// *store.Logger is the implementation. Its errors store.ErrDuplicateID and
+// store.ErrOverloaded map to 409 and 503.
+type Sink interface {
+	Log(ctx context.Context, doc any) error
+}
+
+// Record is one logged prediction, as given to Deps.OnRecord.
+type Record struct {
+	ID           string
+	Trip         taxi.Trip // the request's TLC fields; absent ones are nil
+	PUDO         string
+	PUDOKnown    bool    // PUDO was seen in training (an unseen one contributes 0)
+	Prediction   float64 // minutes
+	ModelVersion string
+	ReceivedAt   time.Time // UTC
+}
+
+// Deps are what the service uses.
+type Deps struct {
+	// Model predicts; required. Its features must be PU_DO and trip_distance.
+	Model *model.Model
+	// Sink logs every prediction before the answer; required.
+	Sink Sink
+	// Ping checks the database for /readyz; nil means no database check.
+	Ping func(ctx context.Context) error
+	// Logger; nil is slog.Default().
+	Logger *slog.Logger
+	// OnRecord, when set, is called once for every prediction after its record
+	// is acknowledged and before the answer, on the request's goroutine: it must
+	// be safe for concurrent use and fast (hand heavy work to a channel).
+	OnRecord func(Record)
+	// Now and NewID replace time.Now and UUID v4 generation (tests).
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Server is the service's http.Handler.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	router   chi.Router
+	draining atomic.Bool
+	num      int // index of trip_distance in Model.Numerical
+}
+
+// New builds the router with its middleware (request id, panic recovery, request
+// timeout) and the routes /predict, /healthz and /readyz.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if deps.Model == nil {
+		return nil, errors.New("serve: a model is required")
+	}
+	if deps.Sink == nil {
+		return nil, errors.New("serve: a prediction sink is required")
+	}
+	m := deps.Model
+	if m.Categorical != taxi.FeatureCategorical || len(m.Numerical) != 1 || m.Numerical[0] != taxi.FeatureDistance ||
+		len(m.NumericalCoef) != len(m.Numerical) {
+		return nil, fmt.Errorf("serve: model %s has features %q + %q, want %q + [%q]",
+			m.Version, m.Categorical, m.Numerical, taxi.FeatureCategorical, taxi.FeatureDistance)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.NewID == nil {
+		deps.NewID = uuid.NewString
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.recoverer, s.timeout)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+	})
+	r.Post("/predict", s.predict)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	s.router = r
+	return s, nil
+}
+
+// Router is the service's router, for adding routes (such as /metrics); its
+// middleware is already set, so add routes only (With/Group for more middleware).
+func (s *Server) Router() chi.Router { return s.router }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// SetDraining makes /readyz answer 503 "shutting down" (set it before
+// http.Server.Shutdown so that load balancers stop sending).
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// ModelVersion is the version of the model being served.
+func (s *Server) ModelVersion() string { return s.deps.Model.Version }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
+		return
+	}
+	if s.deps.Ping != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
+		err := s.deps.Ping(ctx)
+		cancel()
+		if err != nil {
+			s.log.WarnContext(r.Context(), "not ready: database ping failed", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "model_version": s.deps.Model.Version})
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
+	receivedAt := s.deps.Now().UTC()
+	if !isJSON(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes))
+		return
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 2*int(s.cfg.MaxBodyBytes) {
+			bodyPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	req, err := decodeRide(buf.Bytes())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id := req.ID.V
+	if !req.ID.Set {
+		id = s.deps.NewID()
+	}
+	m := s.deps.Model
+	pudo := taxi.PUDO(req.PULocationID.V, req.DOLocationID.V)
+	var num [1]float64
+	num[0] = req.TripDistance.V
+	pred := m.Predict(pudo, num[:])
+	if math.IsNaN(pred) || math.IsInf(pred, 0) {
+		writeError(w, http.StatusBadRequest, (&inputError{Field: fieldDistance, Msg: "out of range: the prediction is not a finite number"}).Error())
+		return
+	}
+	trip := req.trip()
+	doc := store.Prediction{
+		ID: id, RideID: id,
+		PUDO: pudo, PUDOKnown: m.Known(pudo),
+		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
+	}
+	doc.SetTrip(&trip)
+	if err := s.deps.Sink.Log(r.Context(), &doc); err != nil {
+		s.logError(w, r, id, err)
+		return
+	}
+	if s.deps.OnRecord != nil {
+		s.deps.OnRecord(Record{
+			ID: id, Trip: trip, PUDO: pudo, PUDOKnown: doc.PUDOKnown,
+			Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
+		})
+	}
+	out := make([]byte, 0, 128)
+	out = append(out, `{"id":`...)
+	out = appendJSONString(out, id)
+	out = append(out, `,"duration":`...)
+	out = strconv.AppendFloat(out, pred, 'g', -1, 64)
+	out = append(out, `,"model_version":`...)
+	out = appendJSONString(out, m.Version)
+	out = append(out, "}\n"...)
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// logError answers a prediction whose record was not stored.
+func (s *Server) logError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	switch {
+	case errors.Is(err, store.ErrDuplicateID):
+		writeError(w, http.StatusConflict, fmt.Sprintf("id %q is already logged: ids must be unique", id))
+	case errors.Is(err, store.ErrOverloaded):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "prediction log is overloaded, retry later")
+	case errors.Is(err, store.ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "shutting down")
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		s.log.DebugContext(r.Context(), "client gone before the acknowledgement", "id", id, "request_id", middleware.GetReqID(r.Context()))
+		writeError(w, http.StatusServiceUnavailable, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.WarnContext(r.Context(), "prediction not acknowledged in time", "id", id, "request_id", middleware.GetReqID(r.Context()), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "prediction log did not acknowledge the record in time; it may or may not be stored (a retry with the same id answers 409 if it was)")
+	default:
+		s.log.ErrorContext(r.Context(), "prediction not logged", "id", id, "request_id", middleware.GetReqID(r.Context()), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "prediction log unavailable")
+	}
+}
+
+var jsonContentType = []string{"application/json"}
+
+// isJSON accepts application/json and application/*+json, with parameters.
+func isJSON(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+func appendJSONString(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return append(dst, b...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// timeout gives every request a context deadline; handlers honour it.
+func (s *Server) timeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recoverer turns a panic into a 500 and an error log with the stack.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler { //nolint:errorlint // sentinel value, as net/http compares it
+				panic(rec)
+			}
+			s.log.ErrorContext(r.Context(), "panic in handler", "panic", fmt.Sprint(rec),
+				"method", r.Method, "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()),
+				"stack", string(debug.Stack()))
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

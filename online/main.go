@@ -1,0 +1,101 @@
+// Command online serves the trip-duration model over HTTP and logs every prediction
+// to MongoDB (database prediction_service, collection data) before it answers.
+//
+//	go run ./online                        # 127.0.0.1:9696, mongodb://127.0.0.1:27017
+//	go run ./online --help                 # every flag and its environment variable
+//
+// See online/README.md for the API and internal/serve for the service.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/modelmon/modelmon/internal/serve"
+)
+
+func main() {
+	serve.TuneGC(os.Getenv)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main with its inputs as arguments: it serves until ctx ends (SIGINT or
+// SIGTERM in main) and returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	var f serve.Flags
+	fs := flag.NewFlagSet("online", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, GET /healthz, GET /readyz; logs every prediction to MongoDB.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	envErr := f.Register(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "online: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if envErr != nil {
+		fmt.Fprintln(stderr, "online:", envErr)
+		return 2
+	}
+	if err := f.Validate(); err != nil {
+		fmt.Fprintln(stderr, "online:", err)
+		return 2
+	}
+	log, err := f.NewLogger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "online:", err)
+		return 2
+	}
+	slog.SetDefault(log)
+	if f.PprofAddr != "" {
+		go servePprof(ctx, f.PprofAddr, log)
+	}
+	opts := f.Options
+	opts.Logger = log
+	if err := serve.Run(ctx, opts); err != nil {
+		log.Error("online stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// servePprof serves the profiler on its own address until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}()
+	log.Info("pprof listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("pprof server", "err", err)
+	}
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/modelmon/modelmon/internal/mongotest"
+	"github.com/modelmon/modelmon/internal/store"
+)
+
+const modelPath = "../models/duration_model.json"
+
+var ferret *mongotest.Server
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "online-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if ferret, err = mongotest.Start(ctx, mongotest.Options{Dir: dir, Addr: "127.0.0.1:0"}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer ferret.Stop()
+	return m.Run()
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHealthy(t *testing.T, base string, done <-chan int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			t.Fatalf("online exited with %d before serving", code)
+		default:
+		}
+		if res, err := http.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("online did not start")
+}
+
+func TestHelpListsEveryFlagAndVariable(t *testing.T) {
+	var out syncBuffer
+	if code := run(context.Background(), []string{"--help"}, env(nil), &out); code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	for _, want := range []string{"-addr", "ONLINE_ADDR", "127.0.0.1:9696", "-mongodb", "MONGODB_ADDRESS", "mongodb://127.0.0.1:27017",
+		"-model", "MODEL_PATH", "-batch-size", "LOG_BATCH_SIZE", "-batch-delay", "-queue-size", "-writers", "-write-timeout",
+		"-request-timeout", "-shutdown-timeout", "-log-level", "-log-format", "-pprof"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %s:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBadConfigurationExits2(t *testing.T) {
+	for name, c := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"bad env integer":  {nil, map[string]string{"LOG_BATCH_SIZE": "many"}},
+		"bad env duration": {nil, map[string]string{"LOG_BATCH_DELAY": "soon"}},
+		"zero batch":       {[]string{"--batch-size", "0"}, nil},
+		"bad log level":    {[]string{"--log-level", "loud"}, nil},
+		"unknown flag":     {[]string{"--port", "1"}, nil},
+		"extra argument":   {[]string{"serve"}, nil},
+	} {
+		var out syncBuffer
+		if code := run(context.Background(), c.args, env(c.env), &out); code != 2 {
+			t.Errorf("%s: exit %d, want 2 (%s)", name, code, out.String())
+		}
+	}
+	var out syncBuffer
+	if code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--model", "/nonexistent.json"}, env(nil), &out); code != 1 {
+		t.Errorf("missing model: exit %d, want 1 (%s)", code, out.String())
+	}
+}
+
+// TestGracefulStopFlushesPendingRecords stops the service while requests wait for
+// their batch (a long batch delay): each of them still gets its 200 and its record.
+func TestGracefulStopFlushesPendingRecords(t *testing.T) {
+	addr := freeAddr(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--batch-delay", "500ms"}, env(map[string]string{
+			"ONLINE_ADDR": addr, "MONGODB_ADDRESS": ferret.URI, "MODEL_PATH": modelPath, "LOG_FORMAT": "json",
+		}), &logs)
+	}()
+	waitHealthy(t, base, done)
+
+	const n = 12
+	var wg sync.WaitGroup
+	status := make([]int, n)
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("stop-%d-%d", time.Now().UnixNano(), i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"id":%q,"PULocationID":130,"DOLocationID":205,"trip_distance":3.66}`, ids[i])
+			res, err := http.Post(base+"/predict", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(res.Body).Decode(&out)
+			status[i] = res.StatusCode
+		}()
+	}
+	time.Sleep(150 * time.Millisecond) // the requests now wait for their batch
+	cancel()
+	wg.Wait()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("online did not stop")
+	}
+	c, err := store.Connect(context.Background(), ferret.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(context.Background())
+	coll := c.Database(store.Database).Collection(store.CollectionData)
+	for i, id := range ids {
+		if status[i] != http.StatusOK {
+			t.Errorf("%s: status %d", id, status[i])
+			continue
+		}
+		if err := coll.FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Err(); err != nil {
+			t.Errorf("%s acknowledged but not stored: %v", id, err)
+		}
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no stop log:\n%s", logs.String())
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still serving after the stop")
+	}
+}
+
+func TestCredentialsAreNotLogged(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan int, 1)
+	addr := freeAddr(t)
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--model", modelPath, "--mongodb", "mongodb://alice:hunter2@127.0.0.1:1/?authSource=admin"}, env(nil), &logs)
+	}()
+	waitHealthy(t, "http://"+addr, done)
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with no database: %d", res.StatusCode)
+	}
+	cancel()
+	<-done
+	out := logs.String()
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "alice") {
+		t.Errorf("credentials in the log:\n%s", out)
+	}
+	if !strings.Contains(out, "REDACTED@127.0.0.1:1") {
+		t.Errorf("the redacted address is not logged:\n%s", out)
+	}
+}
