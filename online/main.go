@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/serve"
 )
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fs.PrintDefaults()
 	}
 	envErr := f.Register(fs, getenv)
+	monitorConfig := fs.String("config", envDefault(getenv, "MONITOR_CONFIG", "config.yaml"),
+		"live-monitoring config (datasets, window, reference); empty: no live monitoring (env MONITOR_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -72,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	opts := f.Options
 	opts.Logger = log
-	if err := serve.Run(ctx, opts); err != nil {
+	if err := onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: *monitorConfig}); err != nil {
 		log.Error("online stopped with an error", "err", err)
 		return 1
 	}
@@ -98,4 +101,11 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("pprof server", "err", err)
 	}
+}
+
+func envDefault(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
 }

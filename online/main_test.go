@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +64,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// env is the process environment of a test run; the repository's config.yaml is the
+// live-monitoring config unless the test sets MONITOR_CONFIG.
+func env(m map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		if k == "MONITOR_CONFIG" {
+			return filepath.Join("..", "config.yaml")
+		}
+		return ""
+	}
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -227,5 +241,60 @@ func TestCredentialsAreNotLogged(t *testing.T) {
 	}
 	if !strings.Contains(out, "REDACTED@127.0.0.1:1") {
 		t.Errorf("the redacted address is not logged:\n%s", out)
+	}
+}
+
+// The command serves the live monitor: /metrics has the HTTP metrics labelled by route
+// pattern and the taxi window fed by /predict; /iterate/{dataset} is mounted.
+func TestMonitoringIsWired(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan int, 1)
+	addr := freeAddr(t)
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--model", modelPath, "--mongodb", ferret.URI}, env(nil), &logs)
+	}()
+	base := "http://" + addr
+	waitHealthy(t, base, done)
+	for i := range 3 {
+		body := fmt.Sprintf(`{"id":"wired-%d-%d","PULocationID":74,"DOLocationID":75,"trip_distance":2.5}`, time.Now().UnixNano(), i)
+		res, err := http.Post(base+"/predict", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("predict: %d", res.StatusCode)
+		}
+	}
+	res, err := http.Post(base+"/iterate/no-such-dataset", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("/iterate of an unknown dataset: %d, want 404", res.StatusCode)
+	}
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	metrics := string(raw)
+	for _, want := range []string{
+		`modelmon_http_requests_total{code="200",method="POST",route="/predict"} 3`,
+		`modelmon_window_rows{dataset="taxi"} 3`,
+		`modelmon_records_observed_total{dataset="taxi"} 3`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, logs.String())
 	}
 }

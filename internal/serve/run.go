@@ -30,6 +30,8 @@ type Options struct {
 
 	Logger *slog.Logger
 
+	// Middleware is Deps.Middleware: runs before the service's own.
+	Middleware []func(http.Handler) http.Handler
 	// OnRecord is Deps.OnRecord: called for every logged prediction.
 	OnRecord func(Record)
 	// Routes, when set, is called before serving to add routes (e.g. /metrics)
@@ -80,11 +82,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	plog := store.NewLogger(store.DataCollection(client), sopts)
 	srv, err := New(opts.HTTP, Deps{
-		Model:    m,
-		Sink:     plog,
-		Ping:     func(ctx context.Context) error { return store.Ping(ctx, client) },
-		Logger:   log,
-		OnRecord: opts.OnRecord,
+		Model:      m,
+		Sink:       plog,
+		Ping:       func(ctx context.Context) error { return store.Ping(ctx, client) },
+		Logger:     log,
+		OnRecord:   opts.OnRecord,
+		Middleware: opts.Middleware,
 	})
 	if err != nil {
 		_ = plog.Close(context.Background())

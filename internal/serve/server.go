@@ -105,6 +105,10 @@ type Deps struct {
 	// is acknowledged and before the answer, on the request's goroutine: it must
 	// be safe for concurrent use and fast (hand heavy work to a channel).
 	OnRecord func(Record)
+	// Middleware runs before the service's own (request id, recovery, timeout), so
+	// that it sees every answer, including recovered panics and timeouts (e.g.
+	// the HTTP metrics).
+	Middleware []func(http.Handler) http.Handler
 	// Now and NewID replace time.Now and UUID v4 generation (tests).
 	Now   func() time.Time
 	NewID func() string
@@ -147,6 +151,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
 	r := chi.NewRouter()
+	r.Use(deps.Middleware...)
 	r.Use(middleware.RequestID, s.recoverer, s.timeout)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)

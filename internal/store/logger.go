@@ -50,6 +50,9 @@ type LoggerOptions struct {
 	WriteTimeout time.Duration
 	// Logger receives failures of whole batches; nil is slog.Default().
 	Logger *slog.Logger
+	// OnWrite, when set, is called after every InsertMany with its record count and
+	// duration (for the write-latency and batch-size metrics); it must be fast.
+	OnWrite func(records int, d time.Duration)
 }
 
 // Defaults of LoggerOptions.
@@ -325,8 +328,12 @@ func (l *Logger) write(batch []*pending, docs []any) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(l.writeCtx, l.opts.WriteTimeout)
+	began := time.Now()
 	_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	cancel()
+	if l.opts.OnWrite != nil {
+		l.opts.OnWrite(len(docs), time.Since(began))
+	}
 	if err == nil {
 		l.records.Add(n)
 		for _, p := range batch {

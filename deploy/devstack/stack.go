@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
+	"github.com/modelmon/modelmon/internal/batch/batchsched"
+	"github.com/modelmon/modelmon/internal/batch/batchworker"
+	"github.com/modelmon/modelmon/internal/devtemporal"
+	"github.com/modelmon/modelmon/internal/mongotest"
+	"github.com/modelmon/modelmon/internal/onlineapp"
+	"github.com/modelmon/modelmon/internal/replay"
+	"github.com/modelmon/modelmon/internal/serve"
+	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/workflows"
+)
+
+// Options are devstack's flags.
+type Options struct {
+	DataDir        string
+	MongoAddr      string
+	TemporalPort   int
+	UIPort         int
+	OnlineAddr     string
+	WorkerMetrics  string
+	PrometheusAddr string
+	ModelPath      string
+	MonitorConfig  string
+	Reference      string
+	Months         string
+	AllMonths      bool
+	ReplayLimit    int
+	ReplayRate     float64
+	Concurrency    int
+	NoDemo         bool
+	ExitAfterDemo  bool
+	Verbose        bool
+}
+
+// Register defines the flags.
+func (o *Options) Register(fs *flag.FlagSet) {
+	fs.StringVar(&o.DataDir, "data-dir", "var/devstack", "state of FerretDB, Temporal, Prometheus, reports and targets (reused by the next start)")
+	fs.StringVar(&o.MongoAddr, "mongo-addr", "127.0.0.1:27017", "FerretDB listen address")
+	fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal frontend port on 127.0.0.1")
+	fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port on 127.0.0.1 (-1: no UI)")
+	fs.StringVar(&o.OnlineAddr, "online-addr", "127.0.0.1:9696", "online service listen address")
+	fs.StringVar(&o.WorkerMetrics, "worker-metrics-addr", "127.0.0.1:9697", "worker /metrics listen address")
+	fs.StringVar(&o.PrometheusAddr, "prometheus-addr", "127.0.0.1:9090", "Prometheus listen address, if prometheus is on PATH (empty: don't start it)")
+	fs.StringVar(&o.ModelPath, "model", "models/duration_model.json", "model artifact")
+	fs.StringVar(&o.MonitorConfig, "config", "config.yaml", "live-monitoring config")
+	fs.StringVar(&o.Reference, "reference", "data/green_tripdata_2021-01.parquet", "reference month of the batch runs")
+	fs.StringVar(&o.Months, "months", "2021-02,2022-01", "months of data/ to replay, in order, one batch run each")
+	fs.BoolVar(&o.AllMonths, "all-months", false, "replay every month in data/ except the reference, in order (the report's trend shows drift growing)")
+	fs.IntVar(&o.ReplayLimit, "replay-limit", 3000, "rides replayed per month (0: all)")
+	fs.Float64Var(&o.ReplayRate, "rate", 0, "replay requests per second (0: as fast as --concurrency allows)")
+	fs.IntVar(&o.Concurrency, "concurrency", 16, "replay requests in flight")
+	fs.BoolVar(&o.NoDemo, "no-demo", false, "start the stack only: no replay, no runs")
+	fs.BoolVar(&o.ExitAfterDemo, "exit-after-demo", false, "stop everything once the demo's runs are done (short mode, for tests)")
+	fs.BoolVar(&o.Verbose, "v", false, "debug logs")
+}
+
+// Run starts the stack, runs the demo and waits for ctx.
+func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) (err error) {
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	for _, p := range []string{o.ModelPath, o.MonitorConfig, o.Reference} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w (run devstack from the repository root)", err)
+		}
+	}
+	// Every port is checked before anything starts: a taken port is a clear error.
+	for _, a := range []string{o.MongoAddr, o.OnlineAddr, o.WorkerMetrics, net.JoinHostPort("127.0.0.1", strconv.Itoa(o.TemporalPort))} {
+		if err := portFree(a); err != nil {
+			return err
+		}
+	}
+	var stops []func()
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}()
+
+	// 1. FerretDB.
+	fdb, err := mongotest.Start(ctx, mongotest.Options{Dir: filepath.Join(o.DataDir, "ferretdb"), Addr: o.MongoAddr})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, fdb.Stop)
+	log.Info("FerretDB up", "uri", fdb.URI)
+
+	// 2. Temporal + Web UI.
+	ts, err := devtemporal.Start(ctx, devtemporal.Options{
+		DBFile: filepath.Join(o.DataDir, "temporal.db"), FrontendPort: o.TemporalPort, UIPort: o.UIPort, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, func() { _ = ts.Stop() })
+	log.Info("Temporal up", "frontend", ts.FrontendHostPort(), "ui", ts.UIURL(), "started_in", ts.StartDuration())
+
+	// 3. The online service with live monitoring.
+	onlineCtx, stopOnline := context.WithCancel(ctx)
+	onlineDone := make(chan error, 1)
+	listening := make(chan string, 1)
+	go func() {
+		onlineDone <- onlineapp.Run(onlineCtx, onlineapp.Options{
+			Serve: serve.Options{
+				Addr: o.OnlineAddr, MongoURI: fdb.URI, ModelPath: o.ModelPath, Logger: log.With("part", "online"),
+				OnListen: func(a string) { listening <- a },
+			},
+			MonitorConfig: o.MonitorConfig,
+		})
+	}()
+	var onlineURL string
+	select {
+	case a := <-listening:
+		onlineURL = "http://" + a
+	case err := <-onlineDone:
+		stopOnline()
+		return fmt.Errorf("online service: %w", err)
+	case <-ctx.Done():
+		stopOnline()
+		return ctx.Err()
+	}
+	stops = append(stops, func() {
+		stopOnline()
+		if err := <-onlineDone; err != nil {
+			log.Error("online service stopped", "error", err)
+		}
+	})
+
+	// 4. The batch worker and its metrics.
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: ts.FrontendHostPort(), Namespace: ts.Namespace(),
+		Logger: tlog.NewStructuredLogger(log.With("part", "temporal-client")),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal: %w", err)
+	}
+	stops = append(stops, tc.Close)
+	cfg := batch.Config{
+		TemporalAddress: ts.FrontendHostPort(), Namespace: ts.Namespace(), TaskQueue: workflows.TaskQueue,
+		MongoURI: fdb.URI, Database: batch.Database, ModelPath: o.ModelPath,
+		ReportsDir: filepath.Join(o.DataDir, "reports"), DataDir: ".",
+	}
+	wk, err := batchworker.Start(ctx, tc, cfg, batchworker.Options{Logger: log.With("part", "worker")})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, func() { wk.Stop(context.Background()) })
+	metricsCtx, stopMetrics := context.WithCancel(ctx)
+	stops = append(stops, stopMetrics)
+	workerMetrics, err := batchmetrics.Serve(metricsCtx, o.WorkerMetrics, wk.Activities.DB, log)
+	if err != nil {
+		return err
+	}
+
+	// 5. Prometheus, when installed.
+	promURL := ""
+	if o.PrometheusAddr != "" {
+		if bin, err := exec.LookPath("prometheus"); err == nil {
+			stopProm, err := startPrometheus(ctx, bin, o, strings.TrimPrefix(onlineURL, "http://"), workerMetrics, log)
+			if err != nil {
+				return err
+			}
+			stops = append(stops, stopProm)
+			promURL = "http://" + o.PrometheusAddr
+		} else {
+			log.Info("prometheus not on PATH: not started (apt-get install prometheus)")
+		}
+	}
+
+	// 6. The hourly schedule: created once, updated on later starts.
+	if err := ensureSchedule(ctx, tc, o); err != nil {
+		return err
+	}
+
+	printURLs(out, onlineURL, "http://"+workerMetrics, ts, promURL, o)
+
+	if !o.NoDemo {
+		if err := demo(ctx, o, out, tc, wk.Activities.DB, onlineURL, cfg, log); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	if o.ExitAfterDemo {
+		return nil
+	}
+	fmt.Fprintln(out, "\nrunning; Ctrl-C stops everything")
+	<-ctx.Done()
+	fmt.Fprintln(out, "stopping")
+	return nil
+}
+
+func portFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("address %s is taken (another devstack, mongod or service?): %w; choose another with the flags", addr, err)
+	}
+	return ln.Close()
+}
+
+func ensureSchedule(ctx context.Context, c client.Client, o Options) error {
+	spec := batchsched.Spec{Dataset: "taxi", Every: time.Hour, Reference: o.Reference}
+	_, err := batchsched.Create(ctx, c, spec)
+	var exists *serviceerror.AlreadyExists
+	if errors.As(err, &exists) || (err != nil && strings.Contains(err.Error(), "already")) {
+		every := time.Hour
+		return batchsched.Update(ctx, c, "taxi", batchsched.Change{Every: &every})
+	}
+	return err
+}
+
+func printURLs(out io.Writer, online, workerMetrics string, ts *devtemporal.Server, prom string, o Options) {
+	fmt.Fprintln(out, "modelmon devstack is up:")
+	fmt.Fprintf(out, "  predict          curl -s -XPOST -H 'Content-Type: application/json' %s/predict -d '{\"PULocationID\":74,\"DOLocationID\":75,\"trip_distance\":2.1}'\n", online)
+	fmt.Fprintf(out, "  online metrics   %s/metrics\n", online)
+	fmt.Fprintf(out, "  live report      %s/monitor/taxi/report\n", online)
+	fmt.Fprintf(out, "  worker metrics   %s/metrics\n", workerMetrics)
+	fmt.Fprintf(out, "  Temporal         %s (namespace %s, task queue %s)\n", ts.FrontendHostPort(), ts.Namespace(), workflows.TaskQueue)
+	if ui := ts.UIURL(); ui != "" {
+		fmt.Fprintf(out, "  Temporal UI      %s/namespaces/%s/workflows\n", ui, ts.Namespace())
+		fmt.Fprintf(out, "  schedules        %s/namespaces/%s/schedules\n", ui, ts.Namespace())
+	}
+	if prom != "" {
+		fmt.Fprintf(out, "  Prometheus       %s (alerts: %s/alerts)\n", prom, prom)
+	}
+	fmt.Fprintf(out, "  MongoDB          mongodb://%s/ (database prediction_service)\n", o.MongoAddr)
+	fmt.Fprintf(out, "  reports          %s\n", filepath.Join(o.DataDir, "reports"))
+}
+
+// demoMonths lists the months to replay.
+func demoMonths(o Options) ([]string, error) {
+	if !o.AllMonths {
+		return strings.Split(o.Months, ","), nil
+	}
+	files, err := filepath.Glob("data/green_tripdata_*.parquet")
+	if err != nil {
+		return nil, fmt.Errorf("list data: %w", err)
+	}
+	sort.Strings(files)
+	var months []string
+	for _, f := range files {
+		if f == o.Reference {
+			continue
+		}
+		m := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "green_tripdata_"), ".parquet")
+		months = append(months, m)
+	}
+	return months, nil
+}
+
+// demo replays each month, uploads its targets and runs one batch per month window.
+func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mongo.Database, onlineURL string, cfg batch.Config, log *slog.Logger) error {
+	months, err := demoMonths(o)
+	if err != nil {
+		return err
+	}
+	for _, month := range months {
+		month = strings.TrimSpace(month)
+		file := filepath.Join("data", "green_tripdata_"+month+".parquet")
+		trips, err := taxi.ReadFile(ctx, file)
+		if err != nil {
+			return err
+		}
+		if o.ReplayLimit > 0 && o.ReplayLimit < len(trips) {
+			trips = trips[:o.ReplayLimit]
+		}
+		targets := filepath.Join(o.DataDir, "target-"+month+".csv")
+		_ = os.Remove(targets)
+		fmt.Fprintf(out, "\n== %s: replaying %d rides to %s/predict\n", month, len(trips), onlineURL)
+		// The window of this month's records: received_at is stamped by the service.
+		start := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+		res, err := replay.Run(ctx, replay.Options{
+			Trips: trips, URL: onlineURL, Rate: o.ReplayRate, Concurrency: o.Concurrency,
+			TargetsPath: targets, Retries: 5,
+		})
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", month, err)
+		}
+		fmt.Fprintf(out, "   sent=%d ok=%d failed=%d p50=%s p99=%s\n", res.Sent, res.OK, res.Failed, res.P50, res.P99)
+		end := time.Now().UTC().Add(time.Second).Truncate(time.Second)
+		tg, err := batch.ReadTargetsFile(targets)
+		if err != nil {
+			return err
+		}
+		up, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), "duration", tg, 1000, nil)
+		if err != nil {
+			return fmt.Errorf("upload targets: %w", err)
+		}
+		fmt.Fprintf(out, "   targets uploaded: %+v\n", up)
+		// Wait until the window is in the past for the workflow's clock.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(end)):
+		}
+		w := batch.Window{Start: start, End: end}
+		in := workflows.Input{Dataset: "taxi", WindowStart: start.Format(time.RFC3339), WindowEnd: end.Format(time.RFC3339), Reference: o.Reference}
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: batch.WorkflowID("taxi", w), TaskQueue: cfg.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}, workflows.WorkflowType, in)
+		if err != nil {
+			return fmt.Errorf("start batch run: %w", err)
+		}
+		var r workflows.Result
+		if err := run.Get(ctx, &r); err != nil {
+			return fmt.Errorf("batch run %s: %w", run.GetID(), err)
+		}
+		fmt.Fprintf(out, "   batch run %s: status=%s rows=%d targets=%d\n", run.GetID(), r.Status, r.Rows.Current, r.Rows.TargetsMatched)
+		if s := r.Summary; s != nil {
+			rmse := "n/a"
+			if s.RMSE != nil {
+				rmse = fmt.Sprintf("%.3f", *s.RMSE)
+			}
+			fmt.Fprintf(out, "   dataset_drift=%t drifted_columns=%d (share %.2f) rmse=%s\n", s.DatasetDrift, s.DriftedColumns, s.ShareDrifted, rmse)
+		}
+		if r.HTMLPath != "" {
+			fmt.Fprintf(out, "   report: %s\n", r.HTMLPath)
+		}
+	}
+	return nil
+}
+
+func startPrometheus(ctx context.Context, bin string, o Options, online, worker string, log *slog.Logger) (func(), error) {
+	if err := portFree(o.PrometheusAddr); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Join(o.DataDir, "prometheus"))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus dir: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return nil, fmt.Errorf("prometheus dir: %w", err)
+	}
+	rules, err := filepath.Abs("deploy/alerts.yml")
+	if err != nil {
+		return nil, fmt.Errorf("alert rules: %w", err)
+	}
+	cfg := fmt.Sprintf(`# written by devstack
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - %q
+scrape_configs:
+  - job_name: online
+    static_configs:
+      - targets: [%q]
+  - job_name: worker
+    static_configs:
+      - targets: [%q]
+`, rules, online, worker)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return nil, fmt.Errorf("prometheus config: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus log: %w", err)
+	}
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+o.PrometheusAddr)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start prometheus: %w", err)
+	}
+	log.Info("Prometheus started", "url", "http://"+o.PrometheusAddr, "log", logf.Name())
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	}, nil
+}
