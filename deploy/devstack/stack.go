@@ -72,7 +72,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Reference, "reference", "data/green_tripdata_2021-01.parquet", "reference month of the batch runs")
 	fs.StringVar(&o.Months, "months", "2021-02,2022-01", "months of data/ to replay, in order, one batch run each")
 	fs.BoolVar(&o.AllMonths, "all-months", false, "replay every month in data/ except the reference, in order (the report's trend shows drift growing)")
-	fs.IntVar(&o.ReplayLimit, "replay-limit", 3000, "rides replayed per month (0: all)")
+	fs.IntVar(&o.ReplayLimit, "replay-limit", 0, "rides replayed per month, spread evenly over the month (0: all)")
 	fs.Float64Var(&o.ReplayRate, "rate", 0, "replay requests per second (0: as fast as --concurrency allows)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "replay requests in flight")
 	fs.BoolVar(&o.NoDemo, "no-demo", false, "start the stack only: no replay, no runs")
@@ -281,6 +281,7 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 	if err != nil {
 		return err
 	}
+	var prevEnd time.Time
 	for _, month := range months {
 		month = strings.TrimSpace(month)
 		file := filepath.Join("data", "green_tripdata_"+month+".parquet")
@@ -288,14 +289,16 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 		if err != nil {
 			return err
 		}
-		if o.ReplayLimit > 0 && o.ReplayLimit < len(trips) {
-			trips = trips[:o.ReplayLimit]
-		}
+		trips = spread(trips, o.ReplayLimit)
 		targets := filepath.Join(o.DataDir, "target-"+month+".csv")
 		_ = os.Remove(targets)
 		fmt.Fprintf(out, "\n== %s: replaying %d rides to %s/predict\n", month, len(trips), onlineURL)
-		// The window of this month's records: received_at is stamped by the service.
-		start := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+		// The window of this month's records (received_at is stamped by the service):
+		// from the end of the previous month's window, or now, to after the last ride.
+		start := time.Now().UTC().Truncate(time.Second)
+		if !prevEnd.IsZero() {
+			start = prevEnd
+		}
 		res, err := replay.Run(ctx, replay.Options{
 			Trips: trips, URL: onlineURL, Rate: o.ReplayRate, Concurrency: o.Concurrency,
 			TargetsPath: targets, Retries: 5,
@@ -320,6 +323,7 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 			return ctx.Err()
 		case <-time.After(time.Until(end)):
 		}
+		prevEnd = end
 		w := batch.Window{Start: start, End: end}
 		in := workflows.Input{Dataset: "taxi", WindowStart: start.Format(time.RFC3339), WindowEnd: end.Format(time.RFC3339), Reference: o.Reference}
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -406,4 +410,17 @@ scrape_configs:
 		}
 		logf.Close()
 	}, nil
+}
+
+// spread keeps limit trips evenly spaced over the month (the files are ordered by
+// pickup, so a prefix would be the first days only); limit <= 0 keeps all.
+func spread(trips []taxi.Trip, limit int) []taxi.Trip {
+	if limit <= 0 || limit >= len(trips) {
+		return trips
+	}
+	out := make([]taxi.Trip, limit)
+	for i := range out {
+		out[i] = trips[i*len(trips)/limit]
+	}
+	return out
 }
