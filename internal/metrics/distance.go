@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"slices"
 )
@@ -10,46 +9,6 @@ import (
 type wpoint struct {
 	x float64
 	c int64
-}
-
-// sortedPoints validates x and returns its distinct values with counts.
-func sortedPoints(fn, arg string, x []float64) ([]wpoint, error) {
-	if len(x) == 0 {
-		return nil, fmt.Errorf("metrics: %s: %s: %w", fn, arg, ErrEmpty)
-	}
-	s := slices.Clone(x)
-	for i, v := range s {
-		if !isFinite(v) {
-			return nil, fmt.Errorf("metrics: %s: %s[%d] = %v: %w", fn, arg, i, v, ErrNonFinite)
-		}
-	}
-	slices.Sort(s)
-	var out []wpoint
-	for i := 0; i < len(s); {
-		j := i + 1
-		for j < len(s) && s[j] == s[i] {
-			j++
-		}
-		out = append(out, wpoint{s[i], int64(j - i)})
-		i = j
-	}
-	return out, nil
-}
-
-// KSStatistic returns the two-sample Kolmogorov–Smirnov statistic
-// D = sup_x |F_a(x) − F_b(x)| of the empirical CDFs, as
-// scipy.stats.ks_2samp(a, b).statistic. It returns an error wrapping
-// ErrEmpty or ErrNonFinite for empty or non-finite input.
-func KSStatistic(a, b []float64) (float64, error) {
-	pa, err := sortedPoints("KSStatistic", "a", a)
-	if err != nil {
-		return 0, err
-	}
-	pb, err := sortedPoints("KSStatistic", "b", b)
-	if err != nil {
-		return 0, err
-	}
-	return ksPoints(pa, pb, int64(len(a)), int64(len(b))), nil
 }
 
 // ksPoints walks two ascending point lists (sorted by x).
@@ -78,22 +37,6 @@ func ksPoints(a, b []wpoint, na, nb int64) float64 {
 		d = max(d, math.Abs(float64(ca)/float64(na)-float64(cb)/float64(nb)))
 	}
 	return d
-}
-
-// Wasserstein returns the first Wasserstein (earth mover's) distance
-// W₁ = ∫|F_a(x) − F_b(x)| dx between the empirical distributions of a and
-// b, as scipy.stats.wasserstein_distance(a, b). It returns an error
-// wrapping ErrEmpty or ErrNonFinite for empty or non-finite input.
-func Wasserstein(a, b []float64) (float64, error) {
-	pa, err := sortedPoints("Wasserstein", "a", a)
-	if err != nil {
-		return 0, err
-	}
-	pb, err := sortedPoints("Wasserstein", "b", b)
-	if err != nil {
-		return 0, err
-	}
-	return wassersteinPoints(pa, pb, int64(len(a)), int64(len(b))), nil
 }
 
 func wassersteinPoints(a, b []wpoint, na, nb int64) float64 {

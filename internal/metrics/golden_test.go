@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/drift"
 	"math"
 	"os"
 	"path/filepath"
@@ -461,11 +462,11 @@ func TestGoldenDistances(t *testing.T) {
 	g := loadGolden(t)
 	for _, c := range g.Distances {
 		t.Run(c.Name, func(t *testing.T) {
-			ks, err := KSStatistic(c.A, c.B)
+			ks, _, err := drift.KS(c.A, c.B)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := Wasserstein(c.A, c.B)
+			w, err := drift.Wasserstein(c.A, c.B)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -478,7 +479,7 @@ func TestGoldenDistances(t *testing.T) {
 			}
 			scale := maxAbs(c.A, c.B)
 			if math.Abs(ks-c.KS) > relTol*c.KS+1e-15 {
-				t.Errorf("KSStatistic = %.17g, want %.17g", ks, c.KS)
+				t.Errorf("KS statistic = %.17g, want %.17g", ks, c.KS)
 			}
 			if math.Abs(w-c.Wasserstein) > relTol*c.Wasserstein+absTol(scale) {
 				t.Errorf("Wasserstein = %.17g, want %.17g", w, c.Wasserstein)

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/drift"
 	"io"
 	"math"
 	"os"
@@ -247,11 +248,11 @@ func TestTaxiMergedSummariesMatchExact(t *testing.T) {
 		refX := present(cs.cols[taxiMonths[0]])
 		for _, m := range taxiMonths[1:] {
 			curX := present(cs.cols[m])
-			ks, err := KSStatistic(refX, curX)
+			ks, _, err := drift.KS(refX, curX)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := Wasserstein(refX, curX)
+			w, err := drift.Wasserstein(refX, curX)
 			if err != nil {
 				t.Fatal(err)
 			}
