@@ -24,6 +24,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/modelmon/modelmon/internal/mongotest"
+	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/serve"
 )
 
@@ -35,6 +36,7 @@ func main() {
 	dir := fs.String("dir", "", "directory of the embedded FerretDB's SQLite files (default: a new temporary directory, removed at exit)")
 	ferretAddr := fs.String("ferret-addr", "127.0.0.1:0", "listen address of the embedded FerretDB")
 	ferretSync := fs.String("ferret-sync", "full", "SQLite synchronous pragma of the embedded FerretDB: full (SQLite's default: an fsync at every commit) or normal (WAL: fsync at checkpoints only; survives a crash of the process, not of the machine)")
+	fs.StringVar(&monitorConfig, "monitor-config", "", "live-monitoring config (e.g. config.yaml): run the online command with live monitoring; empty: the bare service")
 	ferretLog := fs.Bool("ferret-log", false, "pass FerretDB's logs to the log (costly: FerretDB formats every SQL statement it runs)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,8 +100,16 @@ func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string,
 			_ = json.NewEncoder(w).Encode(s.Stats())
 		})
 	}
+	if monitorConfig != "" {
+		// The live monitor on: the online command exactly (onlineapp), for the
+		// "monitoring costs less than 15%" comparison.
+		return onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: monitorConfig})
+	}
 	return serve.Run(ctx, opts)
 }
+
+// monitorConfig is --monitor-config: empty runs the bare service (the spine's figure).
+var monitorConfig string
 
 func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 	mux := http.NewServeMux()
