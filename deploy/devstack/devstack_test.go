@@ -179,3 +179,33 @@ func uiShot(t *testing.T, ui string) {
 		}
 	}
 }
+
+// A taken port is a clear error at once, before anything starts.
+func TestDevstackTakenPort(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	o := Options{
+		DataDir: t.TempDir(), MongoAddr: addr(t), TemporalPort: freePort(t), UIPort: freePort(t),
+		OnlineAddr: ln.Addr().String(), WorkerMetrics: addr(t),
+		ModelPath: "models/duration_model.json", MonitorConfig: "config.yaml",
+		Reference: "data/green_tripdata_2021-01.parquet", NoDemo: true, ExitAfterDemo: true,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	began := time.Now()
+	err = Run(ctx, o, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "taken") {
+		t.Fatalf("err = %v, want the taken address named", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("took %s: a taken port must fail at once", d)
+	}
+}
