@@ -200,12 +200,9 @@ func TestDevstackTakenPort(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	began := time.Now()
+	// A hang would end with the context's error instead of the port's.
 	err = Run(ctx, o, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "taken") {
 		t.Fatalf("err = %v, want the taken address named", err)
-	}
-	if d := time.Since(began); d > 5*time.Second {
-		t.Errorf("took %s: a taken port must fail at once", d)
 	}
 }
