@@ -426,6 +426,17 @@ func TestPipelineActivities(t *testing.T) {
 	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(batch.CollStaging), bson.D{}); n != 0 {
 		t.Errorf("%d staging documents left", n)
 	}
+	// A retry of the completed InsertResults whose earlier attempt saved the document and
+	// deleted the staging (its worker died before reporting) succeeds; another run's
+	// cannot use the missing staging.
+	if res := mustRun[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, in); res.ID != doc.ID {
+		t.Errorf("retried insert %+v", res)
+	}
+	other := in
+	other.RunID = "other-run"
+	if _, err := run[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, other); err == nil || !strings.Contains(err.Error(), "staged data incomplete") {
+		t.Errorf("insert of another run without staging: %v", err)
+	}
 	// Staging gone: a late ComputeMetrics cannot succeed by retrying.
 	_, err = run[ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
 	var ae *temporal.ApplicationError

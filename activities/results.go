@@ -81,6 +81,12 @@ func (a *Activities) InsertResults(ctx context.Context, in InsertResultsInput) (
 	if in.Report != nil {
 		_, b, err := a.readReport(ctx, *in.Report)
 		if err != nil {
+			if done, derr := a.savedByEarlierAttempt(ctx, doc, err); derr == nil && done {
+				// An earlier attempt saved the document and deleted the staging, then
+				// its worker died before Temporal heard of the completion.
+				log.Info("result already saved by an earlier attempt", "id", doc.ID, "run_id", in.RunID)
+				return &InsertResultsResult{ID: doc.ID}, nil
+			}
 			return nil, err
 		}
 		raw, err := batch.ReportDocument(b)
@@ -114,4 +120,18 @@ func (a *Activities) InsertResults(ctx context.Context, in InsertResultsInput) (
 	}
 	log.Info("result saved", "id", doc.ID, "status", doc.Status, "staging_deleted", res.StagingDeleted)
 	return res, nil
+}
+
+// savedByEarlierAttempt reports whether the staged report is missing (readErr) because
+// an earlier attempt of this very InsertResults already saved the window's document
+// (same workflow run and status) and then deleted the run's staging.
+func (a *Activities) savedByEarlierAttempt(ctx context.Context, doc *batch.ResultDoc, readErr error) (bool, error) {
+	if !errors.Is(readErr, batch.ErrStageIncomplete) {
+		return false, nil
+	}
+	prev, found, err := a.results().Get(ctx, doc.ID)
+	if err != nil || !found {
+		return false, err
+	}
+	return prev.WorkflowID == doc.WorkflowID && prev.RunID == doc.RunID && prev.Status == doc.Status && len(prev.Report) > 0, nil
 }
