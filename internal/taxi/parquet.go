@@ -85,7 +85,7 @@ func ptr[T any](v T) *T { return &v }
 func Read(ctx context.Context, r io.ReaderAt, size int64) ([]Trip, error) {
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet: %w", err)
+		return nil, fmt.Errorf("not a valid parquet file: %w", err)
 	}
 	n := f.NumRows()
 	if n < 0 || n > 1<<28 {
