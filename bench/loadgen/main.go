@@ -32,11 +32,12 @@ func main() {
 		warmup   = flag.Duration("warmup", 2*time.Second, "unmeasured warm-up at the same rate")
 		conns    = flag.Int("conns", 64, "most requests in flight (and connections)")
 		ridesArg = flag.String("rides", "testdata/online/rides.jsonl", "rides, one JSON object a line, without id")
+		okIDs    = flag.String("ok-ids", "", "write the ids answered 200 (warm-up included) to this file, one a line")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *url, *rate, *duration, *warmup, *conns, *ridesArg); err != nil {
+	if err := run(ctx, *url, *rate, *duration, *warmup, *conns, *ridesArg, *okIDs); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -71,9 +72,10 @@ type result struct {
 	status   int
 	err      bool
 	measured bool
+	i        int
 }
 
-func run(ctx context.Context, url string, rate float64, duration, warmup time.Duration, conns int, ridesPath string) error {
+func run(ctx context.Context, url string, rate float64, duration, warmup time.Duration, conns int, ridesPath, okIDsPath string) error {
 	rides, err := readRides(ridesPath)
 	if err != nil {
 		return err
@@ -102,7 +104,7 @@ func run(ctx context.Context, url string, rate float64, duration, warmup time.Du
 				body.Reset()
 				fmt.Fprintf(&body, `{"id":"lg-%s-%d",`, run, j.i)
 				body.Write(rides[j.i%len(rides)])
-				r := result{measured: j.i >= warm}
+				r := result{measured: j.i >= warm, i: j.i}
 				req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body.Bytes()))
 				if err != nil {
 					r.err = true
@@ -139,7 +141,11 @@ func run(ctx context.Context, url string, rate float64, duration, warmup time.Du
 	var lat []time.Duration
 	codes := map[int]int{}
 	errs := 0
+	var ok []int
 	for r := range results {
+		if r.status == http.StatusOK {
+			ok = append(ok, r.i)
+		}
 		if !r.measured {
 			continue
 		}
@@ -156,6 +162,15 @@ func run(ctx context.Context, url string, rate float64, duration, warmup time.Du
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	}
+	if okIDsPath != "" {
+		var b bytes.Buffer
+		for _, i := range ok {
+			fmt.Fprintf(&b, "lg-%s-%d\n", run, i)
+		}
+		if err := os.WriteFile(okIDsPath, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("ok-ids: %w", err)
+		}
 	}
 	fmt.Printf("target %.0f req/s for %v (+%v warm-up), %d connections\n", rate, duration, warmup, conns)
 	fmt.Printf("answered %d in %v: %.0f req/s; status %v; transport errors %d\n", len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), codes, errs)

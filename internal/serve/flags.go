@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 )
 
@@ -19,6 +20,7 @@ const (
 	DefaultAddr      = "127.0.0.1:9696"
 	DefaultMongoURI  = "mongodb://127.0.0.1:27017"
 	DefaultModelPath = "models/duration_model.json"
+	DefaultSpoolDir  = "var/spool"
 )
 
 // Flags is the command line of the online service: every flag also reads an
@@ -63,6 +65,17 @@ func (f *Flags) Register(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		fs.DurationVar(p, name, def, usage+" (env "+env+")")
 	}
+	num64 := func(p *int64, name, env string, def int64, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not an integer", env, v))
+			} else {
+				def = n
+			}
+		}
+		fs.Int64Var(p, name, def, usage+" (env "+env+")")
+	}
 	o := &f.Options
 	str(&o.Addr, "addr", "ONLINE_ADDR", DefaultAddr, "HTTP listen address")
 	str(&o.MongoURI, "mongodb", "MONGODB_ADDRESS", DefaultMongoURI, "MongoDB URI of the prediction log (credentials are never logged)")
@@ -74,6 +87,12 @@ func (f *Flags) Register(fs *flag.FlagSet, getenv func(string) string) error {
 	dur(&o.Store.WriteTimeout, "write-timeout", "LOG_WRITE_TIMEOUT", store.DefaultWriteTimeout, "bound on one InsertMany")
 	dur(&o.HTTP.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", DefaultRequestTimeout, "bound on one request, database acknowledgement included")
 	dur(&o.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 15*time.Second, "bound on the graceful stop (in-flight requests and the log flush)")
+	str(&o.SpoolDir, "spool-dir", "SPOOL_DIR", DefaultSpoolDir, "directory of the on-disk spool that keeps predictions while the database is down (empty: no spool, 503 instead)")
+	num64(&o.SpoolMaxBytes, "spool-max-bytes", "SPOOL_MAX_BYTES", spool.DefaultMaxBytes, "bound on the spool; when full /predict answers 503")
+	num(&o.HTTP.MaxConcurrent, "max-concurrent", "MAX_CONCURRENT", DefaultMaxConcurrent, "requests handled at once; beyond it 503 with Retry-After (negative: no cap)")
+	dur(&o.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", 5*time.Second, "bound on reading a request's headers (slow clients are disconnected)")
+	dur(&o.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", 2*time.Minute, "keep-alive connections idle longer are closed")
+	str(&o.HTTP.IngestToken, "ingest-token", "INGEST_TOKEN", "", "when set, /iterate/*, /monitor/* and /admin/* require 'Authorization: Bearer <token>' (prefer the variable: flags show in ps)")
 	str(&f.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	str(&f.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	str(&f.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address (off when empty)")
@@ -96,6 +115,10 @@ func (f *Flags) Validate() error {
 		return fmt.Errorf("--queue-size %d: want >= 1", o.Store.QueueSize)
 	case o.Store.Writers < 1:
 		return fmt.Errorf("--writers %d: want >= 1", o.Store.Writers)
+	case o.SpoolDir != "" && o.SpoolMaxBytes < 1<<20:
+		return fmt.Errorf("--spool-max-bytes %d: want >= 1 MiB", o.SpoolMaxBytes)
+	case o.ReadHeaderTimeout <= 0 || o.IdleTimeout <= 0:
+		return errors.New("--read-header-timeout and --idle-timeout must be positive")
 	case o.Store.BatchDelay < 0 || o.Store.WriteTimeout <= 0 || o.HTTP.RequestTimeout <= 0 || o.ShutdownTimeout <= 0:
 		return errors.New("durations must be positive (--batch-delay may be 0)")
 	}

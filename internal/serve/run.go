@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 )
 
@@ -23,6 +25,22 @@ type Options struct {
 
 	HTTP  Config              // request knobs
 	Store store.LoggerOptions // group-commit knobs
+
+	// SpoolDir, when set, is the directory of the on-disk spool that takes the
+	// predictions while the database is down (internal/spool); empty: no spool,
+	// /predict answers 503 while the database is down. SpoolMaxBytes bounds it
+	// (default spool.DefaultMaxBytes); when it is full /predict answers 503.
+	SpoolDir      string
+	SpoolMaxBytes int64
+	// Registerer, when set, receives the gauges modelmon_spool_records and
+	// modelmon_spool_bytes (the backlog of the spool).
+	Registerer prometheus.Registerer
+
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout of the http.Server;
+	// defaults 5s, RequestTimeout+5s and 2m.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
 
 	// ShutdownTimeout bounds the graceful stop (in-flight requests, then the
 	// flush of the prediction log); default 15s.
@@ -80,12 +98,31 @@ func Run(ctx context.Context, opts Options) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
+	var sp *spool.Spool
+	if opts.SpoolDir != "" {
+		sp, err = spool.Open(spool.Options{Dir: opts.SpoolDir, MaxBytes: opts.SpoolMaxBytes, Logger: log})
+		if err != nil {
+			return fmt.Errorf("online: %w", err)
+		}
+		defer func() {
+			if err := sp.Close(); err != nil {
+				log.Error("closing the spool", "err", err)
+			}
+		}()
+		sopts.Spool = sp
+		if opts.Registerer != nil {
+			if err := RegisterSpoolMetrics(opts.Registerer, sp); err != nil {
+				return fmt.Errorf("online: %w", err)
+			}
+		}
+	}
 	plog := store.NewLogger(store.DataCollection(client), sopts)
 	srv, err := New(opts.HTTP, Deps{
 		Model:      m,
 		Sink:       plog,
 		Ping:       func(ctx context.Context) error { return store.Ping(ctx, client) },
 		Logger:     log,
+		Spool:      sp,
 		OnRecord:   opts.OnRecord,
 		Middleware: opts.Middleware,
 	})
@@ -102,12 +139,22 @@ func Run(ctx context.Context, opts Options) error {
 		_ = plog.Close(context.Background())
 		return fmt.Errorf("online: listen %s: %w", opts.Addr, err)
 	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 5 * time.Second
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = srv.cfg.RequestTimeout + 5*time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Minute
+	}
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       srv.cfg.RequestTimeout + 5*time.Second,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
 		WriteTimeout:      srv.cfg.RequestTimeout + 5*time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       opts.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -115,7 +162,8 @@ func Run(ctx context.Context, opts Options) error {
 	log.Info("online service listening", "addr", ln.Addr().String(),
 		"mongodb", store.RedactURI(opts.MongoURI), "database", store.Database, "collection", store.CollectionData,
 		"model", opts.ModelPath, "model_version", m.Version,
-		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers)
+		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
+		"spool_dir", opts.SpoolDir, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")
 	if opts.OnListen != nil {
 		opts.OnListen(ln.Addr().String())
 	}
@@ -139,8 +187,27 @@ func Run(ctx context.Context, opts Options) error {
 		runErr = errors.Join(runErr, fmt.Errorf("online: flush prediction log: %w", err))
 	}
 	st := plog.Stats()
-	log.Info("stopped", "records", st.Records, "batches", st.Batches, "duplicates", st.Duplicates, "failed", st.Failed)
+	log.Info("stopped", "records", st.Records, "batches", st.Batches, "duplicates", st.Duplicates, "failed", st.Failed,
+		"spooled", st.Spooled, "drained", st.Drained, "spool_records", st.SpoolRecords)
 	return runErr
+}
+
+// RegisterSpoolMetrics registers the gauges modelmon_spool_records and
+// modelmon_spool_bytes: the spool's backlog (records not yet drained to the database).
+func RegisterSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelmon_spool_records",
+			Help: "Predictions in the on-disk spool not yet drained to the database."},
+			func() float64 { return float64(sp.Stats().Records) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelmon_spool_bytes",
+			Help: "Bytes of the on-disk spool's segment files."},
+			func() float64 { return float64(sp.Stats().Bytes) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("spool metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Stats returns the prediction log's counters when the Sink is a *store.Logger (or

@@ -40,6 +40,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -52,13 +53,26 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// MaxBodyBytes is the largest /predict body; default 64 KiB.
 	MaxBodyBytes int64
+	// MaxConcurrent caps the requests being handled at once (health checks and
+	// /metrics excepted); over it the answer is an immediate 503 with
+	// Retry-After. Default 1024; negative: no cap.
+	MaxConcurrent int
+	// IngestToken, when set, is required as "Authorization: Bearer <token>" by
+	// every route under TokenPrefixes (401 otherwise; compared in constant
+	// time). /predict stays open.
+	IngestToken string
 }
+
+// TokenPrefixes are the path prefixes that Config.IngestToken protects: the routes
+// that ingest data or administer the monitor, mounted by internal/onlineapp.
+var TokenPrefixes = []string{"/iterate", "/monitor", "/admin"}
 
 // Defaults of Config.
 const (
 	DefaultRequestTimeout = 5 * time.Second
 	DefaultReadyTimeout   = time.Second
 	DefaultMaxBodyBytes   = 64 << 10
+	DefaultMaxConcurrent  = 1024
 )
 
 func (c *Config) setDefaults() {
@@ -70,6 +84,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
 	}
 }
 
@@ -109,6 +126,9 @@ type Deps struct {
 	// that it sees every answer, including recovered panics and timeouts (e.g.
 	// the HTTP metrics).
 	Middleware []func(http.Handler) http.Handler
+	// Spool, when set, is the prediction log's spool: /readyz reports its backlog
+	// and stays 200 while the database is down and the spool has room.
+	Spool *spool.Spool
 	// Now and NewID replace time.Now and UUID v4 generation (tests).
 	Now   func() time.Time
 	NewID func() string
@@ -152,7 +172,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
 	r := chi.NewRouter()
 	r.Use(deps.Middleware...)
-	r.Use(middleware.RequestID, s.recoverer, s.timeout)
+	r.Use(middleware.RequestID, s.recoverer)
+	if cfg.MaxConcurrent > 0 {
+		r.Use(LimitConcurrency(cfg.MaxConcurrent, "/healthz", "/readyz", "/metrics"))
+	}
+	if cfg.IngestToken != "" {
+		r.Use(RequireToken(cfg.IngestToken, TokenPrefixes...))
+	}
+	r.Use(s.timeout)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)
 	})
@@ -189,17 +216,34 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
 		return
 	}
+	out := map[string]any{"status": "ready", "model_version": s.deps.Model.Version}
+	var spoolFull bool
+	if sp := s.deps.Spool; sp != nil {
+		st := sp.Stats()
+		out["spool_records"], out["spool_bytes"] = st.Records, st.Bytes
+		spoolFull = st.Bytes+s.cfg.MaxBodyBytes*4 > sp.MaxBytes()
+	}
 	if s.deps.Ping != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
 		err := s.deps.Ping(ctx)
 		cancel()
 		if err != nil {
-			s.log.WarnContext(r.Context(), "not ready: database ping failed", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database: " + err.Error()})
-			return
+			s.log.WarnContext(r.Context(), "database ping failed", "err", err, "spooling", s.deps.Spool != nil)
+			out["reason"] = "database: " + err.Error()
+			if s.deps.Spool == nil || spoolFull {
+				if spoolFull {
+					out["reason"] = out["reason"].(string) + "; spool full"
+				}
+				out["status"] = "unavailable"
+				writeJSON(w, http.StatusServiceUnavailable, out)
+				return
+			}
+			// Predictions are durable in the spool and drained when the
+			// database is back.
+			out["status"] = "degraded"
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "model_version": s.deps.Model.Version})
+	writeJSON(w, http.StatusOK, out)
 }
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/modelmon/modelmon/internal/spool"
 )
 
 // Errors of Logger.Log. A write that failed for another reason is returned wrapped
@@ -27,6 +29,9 @@ var (
 	// ErrWrite: the database did not acknowledge the record (unreachable,
 	// timeout, rejected document). The record may or may not have been written.
 	ErrWrite = errors.New("store: write not acknowledged")
+	// ErrSpoolFull: the database did not take the record and the spool is full;
+	// nothing was written. It is an ErrOverloaded (errors.Is).
+	ErrSpoolFull = fmt.Errorf("%w: database unavailable and spool full", ErrOverloaded)
 )
 
 // LoggerOptions are the group-commit knobs. Zero values take the defaults.
@@ -53,14 +58,27 @@ type LoggerOptions struct {
 	// OnWrite, when set, is called after every InsertMany with its record count and
 	// duration (for the write-latency and batch-size metrics); it must be fast.
 	OnWrite func(records int, d time.Duration)
+	// Spool, when set, takes the batches the database does not acknowledge (it
+	// is unreachable, times out, or fails the whole batch): their callers get nil
+	// once the records are durable in the spool, and a background drainer
+	// inserts them when the database answers again (duplicate ids count as
+	// stored, so a drain can be repeated). While the database is known to be down
+	// batches go to the spool at once. The caller opens and closes the spool;
+	// Close drains what it can before returning.
+	Spool *spool.Spool
+	// DrainInterval is how often the drainer looks at the spool (default
+	// 500ms); it backs off up to 10s while the database stays down.
+	DrainInterval time.Duration
 }
 
 // Defaults of LoggerOptions.
 const (
-	DefaultBatchSize    = 512
-	DefaultQueueSize    = 8192
-	DefaultWriters      = 1
-	DefaultWriteTimeout = 10 * time.Second
+	DefaultBatchSize     = 512
+	DefaultQueueSize     = 8192
+	DefaultWriters       = 1
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultDrainInterval = 500 * time.Millisecond
+	maxDrainInterval     = 10 * time.Second
 )
 
 func (o *LoggerOptions) setDefaults() {
@@ -82,6 +100,9 @@ func (o *LoggerOptions) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.DrainInterval <= 0 {
+		o.DrainInterval = DefaultDrainInterval
+	}
 }
 
 // LoggerStats are cumulative counters of a Logger.
@@ -94,6 +115,13 @@ type LoggerStats struct {
 	Failed       int64 `json:"failed"`        // records that got another error from the database
 	Overloaded   int64 `json:"overloaded"`    // Log calls refused with ErrOverloaded
 	Queued       int64 `json:"queued"`        // records waiting for a writer now
+
+	Spooled      int64 `json:"spooled"`       // records written to the spool instead of the database
+	Drained      int64 `json:"drained"`       // spooled records since inserted by the drainer
+	SpoolRecords int64 `json:"spool_records"` // backlog: records in the spool now
+	SpoolBytes   int64 `json:"spool_bytes"`   // backlog: bytes of the spool's files now
+	SpoolFull    int64 `json:"spool_full"`    // records refused with ErrSpoolFull
+	DBDown       bool  `json:"db_down"`       // the last write to the database failed
 }
 
 // Logger is a group-commit writer to one collection: Log queues a document and waits
@@ -113,6 +141,12 @@ type Logger struct {
 	done        chan struct{} // closed when every writer has returned
 
 	batches, multi, maxBatch, records, dups, failed, overloaded atomic.Int64
+
+	dbDown                      atomic.Bool
+	spooled, drained, spoolFull atomic.Int64
+	drainStop, drainDone        chan struct{}
+	drainMu                     sync.Mutex
+	drainClosed                 bool
 }
 
 type pending struct {
@@ -144,6 +178,10 @@ func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 		wg.Wait()
 		close(l.done)
 	}()
+	if opts.Spool != nil {
+		l.drainStop, l.drainDone = make(chan struct{}), make(chan struct{})
+		go l.drainer()
+	}
 	return l
 }
 
@@ -224,20 +262,153 @@ func (l *Logger) Close(ctx context.Context) error {
 		close(l.queue)
 	}
 	l.mu.Unlock()
+	var err error
 	select {
 	case <-l.done:
-		l.cancelWrite()
-		return nil
 	case <-ctx.Done():
-		l.cancelWrite()
+		l.cancelWrite() // with a spool, the canceled batches are spooled
 		<-l.done
-		return fmt.Errorf("store: close prediction log: %w", ctx.Err())
+		err = fmt.Errorf("store: close prediction log: %w", ctx.Err())
+	}
+	l.cancelWrite()
+	if l.opts.Spool != nil {
+		l.closeDrainer(ctx)
+	}
+	return err
+}
+
+// closeDrainer stops the background drainer and drains once more within ctx; what is
+// left stays in the spool for the next start.
+func (l *Logger) closeDrainer(ctx context.Context) {
+	l.drainMu.Lock()
+	if !l.drainClosed {
+		l.drainClosed = true
+		close(l.drainStop)
+	}
+	l.drainMu.Unlock()
+	<-l.drainDone
+	if l.opts.Spool.Len() == 0 {
+		return
+	}
+	n, err := l.opts.Spool.Drain(ctx, l.opts.BatchSize, l.insertIdempotent)
+	st := l.opts.Spool.Stats()
+	if err != nil {
+		l.opts.Logger.Warn("prediction log: spool not fully drained at stop; the rest is sent at the next start",
+			"drained", n, "spool_records", st.Records, "spool_bytes", st.Bytes, "err", err)
+		return
+	}
+	l.opts.Logger.Info("prediction log: spool drained at stop", "drained", n)
+}
+
+// drainer inserts the spooled records while the logger runs.
+func (l *Logger) drainer() {
+	defer close(l.drainDone)
+	wait := l.opts.DrainInterval
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.drainStop:
+			return
+		case <-t.C:
+		}
+		if l.opts.Spool.Len() > 0 {
+			before := l.opts.Spool.Stats().Records
+			n, err := l.opts.Spool.Drain(l.writeCtx, l.opts.BatchSize, l.insertIdempotent)
+			switch {
+			case err != nil:
+				wait = min(2*wait, maxDrainInterval)
+				l.opts.Logger.Warn("prediction log: spool drain failed; retrying", "drained", n,
+					"spool_records", l.opts.Spool.Len(), "retry_in", wait, "err", err)
+			default:
+				wait = l.opts.DrainInterval
+				if n > 0 {
+					l.opts.Logger.Info("prediction log: spool drained", "records", n, "backlog_before", before,
+						"spool_records", l.opts.Spool.Len())
+				}
+			}
+		}
+		t.Reset(wait)
+	}
+}
+
+// insertIdempotent inserts spooled records; a duplicate id means the record is
+// already stored (an earlier drain or the write that failed did reach the database).
+func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
+	docs := make([]any, len(recs))
+	for i, r := range recs {
+		docs[i] = bson.Raw(r)
+	}
+	wctx, cancel := context.WithTimeout(ctx, l.opts.WriteTimeout)
+	began := time.Now()
+	_, err := l.coll.InsertMany(wctx, docs, options.InsertMany().SetOrdered(false))
+	cancel()
+	if l.opts.OnWrite != nil {
+		l.opts.OnWrite(len(docs), time.Since(began))
+	}
+	if err != nil {
+		var bwe mongo.BulkWriteException
+		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+			l.dbDown.Store(true)
+			return fmt.Errorf("%w: drain batch of %d: %w", ErrWrite, len(recs), err)
+		}
+		for _, we := range bwe.WriteErrors {
+			if isDuplicate(we) {
+				continue
+			}
+			// The database refuses this document for good: retrying would block the
+			// spool forever.
+			id := ""
+			if we.Index >= 0 && we.Index < len(recs) {
+				if v, lerr := bson.Raw(recs[we.Index]).LookupErr("_id"); lerr == nil {
+					id = v.String()
+				}
+			}
+			l.failed.Add(1)
+			l.opts.Logger.Error("prediction log: spooled record rejected by the database; dropped", "id", id, "code", we.Code, "err", we.Message)
+		}
+	}
+	l.dbDown.Store(false)
+	l.drained.Add(int64(len(recs)))
+	return nil
+}
+
+// spoolBatch writes a batch that the database did not take to the spool and answers
+// its callers.
+func (l *Logger) spoolBatch(batch []*pending, cause error) {
+	recs := make([][]byte, len(batch))
+	for i, p := range batch {
+		recs[i] = p.doc
+	}
+	err := l.opts.Spool.Append(recs)
+	n := int64(len(batch))
+	switch {
+	case err == nil:
+		l.spooled.Add(n)
+		if cause != nil {
+			l.opts.Logger.Warn("prediction log: database write failed; batch spooled", "records", n,
+				"spool_records", l.opts.Spool.Len(), "err", cause)
+		}
+		for _, p := range batch {
+			p.done <- nil
+		}
+		return
+	case errors.Is(err, spool.ErrFull):
+		l.spoolFull.Add(n)
+		err = ErrSpoolFull
+	default:
+		l.failed.Add(n)
+		err = fmt.Errorf("%w: spool: %w", ErrWrite, err)
+	}
+	l.opts.Logger.Error("prediction log: batch neither in the database nor in the spool", "records", n, "err", err, "cause", cause)
+	for _, p := range batch {
+		p.done <- err
 	}
 }
 
 // Stats returns the counters so far.
 func (l *Logger) Stats() LoggerStats {
-	return LoggerStats{
+	st := LoggerStats{
 		Batches:      l.batches.Load(),
 		MultiBatches: l.multi.Load(),
 		MaxBatch:     l.maxBatch.Load(),
@@ -247,6 +418,13 @@ func (l *Logger) Stats() LoggerStats {
 		Overloaded:   l.overloaded.Load(),
 		Queued:       int64(len(l.queue)),
 	}
+	if l.opts.Spool != nil {
+		sp := l.opts.Spool.Stats()
+		st.Spooled, st.Drained, st.SpoolFull = l.spooled.Load(), l.drained.Load(), l.spoolFull.Load()
+		st.SpoolRecords, st.SpoolBytes = sp.Records, sp.Bytes
+		st.DBDown = l.dbDown.Load()
+	}
+	return st
 }
 
 // writer forms batches from the queue and writes them until the queue is closed and
@@ -327,6 +505,12 @@ func (l *Logger) write(batch []*pending, docs []any) {
 			break
 		}
 	}
+	if l.opts.Spool != nil && l.dbDown.Load() {
+		// The database is known to be down: do not wait for it. The drainer
+		// finds out when it is back.
+		l.spoolBatch(batch, nil)
+		return
+	}
 	ctx, cancel := context.WithTimeout(l.writeCtx, l.opts.WriteTimeout)
 	began := time.Now()
 	_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
@@ -345,6 +529,11 @@ func (l *Logger) write(batch []*pending, docs []any) {
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
 		// Nothing is known per record: the whole batch failed (or its write
 		// concern did).
+		if l.opts.Spool != nil {
+			l.dbDown.Store(true)
+			l.spoolBatch(batch, err)
+			return
+		}
 		l.failed.Add(n)
 		l.opts.Logger.Error("prediction log: batch not acknowledged", "records", n, "err", err)
 		werr := fmt.Errorf("%w: batch of %d: %w", ErrWrite, n, err)
