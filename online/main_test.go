@@ -314,6 +314,7 @@ func TestMonitoringIsWired(t *testing.T) {
 		`modelmon_window_rows{dataset="taxi"} 3`,
 		`modelmon_records_observed_total{dataset="taxi"} 3`,
 		`go_goroutines`,
+		`modelmon_spool_records`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

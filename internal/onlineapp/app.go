@@ -63,6 +63,9 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("monitoring config has no dataset for /predict: predictions are not monitored live", "dataset", PredictDataset, "config", o.MonitorConfig)
 		}
 	}
+	if o.Serve.Registerer == nil {
+		o.Serve.Registerer = reg // the spool's gauges
+	}
 	httpMW, err := monitor.HTTPMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("online: %w", err)

@@ -71,6 +71,9 @@ var columns = []columnSetter{
 	{"congestion_surcharge", kindFloat, func(t *Trip, v any) { t.CongestionSurcharge = ptr(v.(float64)) }},
 }
 
+// MaxRows is the most rows Read accepts from one file.
+const MaxRows = 1 << 21
+
 // RequiredColumns must be present in a file; the other TLC columns are optional and
 // read as all-missing when absent.
 var RequiredColumns = []string{"lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID", "trip_distance"}
@@ -88,8 +91,11 @@ func Read(ctx context.Context, r io.ReaderAt, size int64) ([]Trip, error) {
 		return nil, fmt.Errorf("not a valid parquet file: %w", err)
 	}
 	n := f.NumRows()
-	if n < 0 || n > 1<<28 {
-		return nil, fmt.Errorf("parquet claims %d rows", n)
+	// The footer's row count sizes the allocation: bound it, absolutely and by the
+	// file's size (TLC months hold ~0.06 rows per byte), so that a crafted footer
+	// cannot ask for gigabytes.
+	if n < 0 || n > MaxRows || n > 100*size+1000 {
+		return nil, fmt.Errorf("parquet claims %d rows in %d bytes (limit %d rows, 100 per byte)", n, size, MaxRows)
 	}
 	trips := make([]Trip, n)
 	schema := f.Schema()
