@@ -129,6 +129,7 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) (err e
 		onlineDone <- onlineapp.Run(onlineCtx, onlineapp.Options{
 			Serve: serve.Options{
 				Addr: o.OnlineAddr, MongoURI: fdb.URI, ModelPath: o.ModelPath, Logger: log.With("part", "online"),
+				SpoolDir: filepath.Join(o.DataDir, "spool"),
 				OnListen: func(a string) { listening <- a },
 			},
 			MonitorConfig: o.MonitorConfig,
