@@ -14,12 +14,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/serve"
@@ -71,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	slog.SetDefault(log)
 	if f.PprofAddr != "" {
-		go servePprof(ctx, f.PprofAddr, log)
+		go serve.ServePprof(ctx, f.PprofAddr, log)
 	}
 	opts := f.Options
 	opts.Logger = log
@@ -82,26 +79,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
-// servePprof serves the profiler on its own address until ctx ends.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}()
-	log.Info("pprof listening", "addr", addr)
-	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("pprof server", "err", err)
-	}
-}
 
 func envDefault(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {

@@ -15,11 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -87,7 +85,7 @@ func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string,
 	defer srv.Stop()
 	log.Info("embedded FerretDB", "addr", srv.Addr, "dir", dir, "synchronous", ferretSync)
 	if f.PprofAddr != "" {
-		go servePprof(ctx, f.PprofAddr, log)
+		go serve.ServePprof(ctx, f.PprofAddr, log)
 	}
 	opts := f.Options
 	opts.MongoURI = srv.URI
@@ -111,19 +109,3 @@ func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string,
 // monitorConfig is --monitor-config: empty runs the bare service (the spine's figure).
 var monitorConfig string
 
-func servePprof(ctx context.Context, addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = hs.Close()
-	}()
-	log.Info("pprof listening", "addr", addr)
-	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("pprof server", "err", err)
-	}
-}
