@@ -79,7 +79,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
-
 func envDefault(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

@@ -108,4 +108,3 @@ func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string,
 
 // monitorConfig is --monitor-config: empty runs the bare service (the spine's figure).
 var monitorConfig string
-
