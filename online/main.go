@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs := flag.NewFlagSet("online", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, GET /healthz, GET /readyz; logs every prediction to MongoDB.\n\nFlags:")
+		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, POST /iterate/{dataset}, GET /metrics, GET /monitor/{dataset}/report,\nGET /healthz and GET /readyz; logs every prediction to MongoDB and monitors drift live.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	envErr := f.Register(fs, getenv)
