@@ -11,21 +11,24 @@ type wpoint struct {
 	c int64
 }
 
-// ksPoints walks two ascending point lists (sorted by x).
-func ksPoints(a, b []wpoint, na, nb int64) float64 {
-	var ca, cb int64
-	var d float64
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		var x float64
+// walkCDFs visits the distinct values x of two ascending point lists (each sorted
+// by x, values distinct within a list) in order, with the empirical CDFs fa and fb
+// just after x and the next distinct value (NaN after the last one).
+func walkCDFs(a, b []wpoint, na, nb int64, visit func(x, fa, fb, next float64)) {
+	head := func(i, j int) float64 {
 		switch {
 		case j == len(b):
-			x = a[i].x
+			return a[i].x
 		case i == len(a):
-			x = b[j].x
+			return b[j].x
 		default:
-			x = min(a[i].x, b[j].x)
+			return min(a[i].x, b[j].x)
 		}
+	}
+	var ca, cb int64
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		x := head(i, j)
 		if i < len(a) && a[i].x == x {
 			ca += a[i].c
 			i++
@@ -34,47 +37,29 @@ func ksPoints(a, b []wpoint, na, nb int64) float64 {
 			cb += b[j].c
 			j++
 		}
-		d = max(d, math.Abs(float64(ca)/float64(na)-float64(cb)/float64(nb)))
+		next := math.NaN()
+		if i < len(a) || j < len(b) {
+			next = head(i, j)
+		}
+		visit(x, float64(ca)/float64(na), float64(cb)/float64(nb), next)
 	}
+}
+
+// ksPoints is sup |Fa - Fb| over the two point lists.
+func ksPoints(a, b []wpoint, na, nb int64) float64 {
+	var d float64
+	walkCDFs(a, b, na, nb, func(_, fa, fb, _ float64) { d = max(d, math.Abs(fa-fb)) })
 	return d
 }
 
+// wassersteinPoints is the integral of |Fa - Fb| over the two point lists.
 func wassersteinPoints(a, b []wpoint, na, nb int64) float64 {
-	var ca, cb int64
 	var w float64
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		var x float64
-		switch {
-		case j == len(b):
-			x = a[i].x
-		case i == len(a):
-			x = b[j].x
-		default:
-			x = min(a[i].x, b[j].x)
+	walkCDFs(a, b, na, nb, func(x, fa, fb, next float64) {
+		if !math.IsNaN(next) {
+			w += math.Abs(fa-fb) * (next - x)
 		}
-		for i < len(a) && a[i].x == x {
-			ca += a[i].c
-			i++
-		}
-		for j < len(b) && b[j].x == x {
-			cb += b[j].c
-			j++
-		}
-		if i == len(a) && j == len(b) {
-			break
-		}
-		var next float64
-		switch {
-		case j == len(b):
-			next = a[i].x
-		case i == len(a):
-			next = b[j].x
-		default:
-			next = min(a[i].x, b[j].x)
-		}
-		w += math.Abs(float64(ca)/float64(na)-float64(cb)/float64(nb)) * (next - x)
-	}
+	})
 	return w
 }
 
