@@ -50,11 +50,12 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
 		}
-		m, err := model.Load(o.Serve.ModelPath)
-		if err != nil {
-			return fmt.Errorf("online: %w", err)
+		if o.Serve.Model == nil {
+			if o.Serve.Model, err = model.Load(o.Serve.ModelPath); err != nil {
+				return fmt.Errorf("online: %w", err)
+			}
 		}
-		mon, err = monitor.New(ctx, cfg, reg, log, monitor.WithModel(m))
+		mon, err = monitor.New(ctx, cfg, reg, log, monitor.WithModel(o.Serve.Model))
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
 		}

@@ -22,6 +22,9 @@ type Options struct {
 	Addr      string // listen address, e.g. 127.0.0.1:9696 (":0" picks a port)
 	MongoURI  string // e.g. mongodb://127.0.0.1:27017
 	ModelPath string // model artifact, e.g. models/duration_model.json
+	// Model, when set, is used instead of loading ModelPath (a caller that needs the
+	// model too loads it once).
+	Model *model.Model
 
 	HTTP  Config              // request knobs
 	Store store.LoggerOptions // group-commit knobs
@@ -73,9 +76,12 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 15 * time.Second
 	}
-	m, err := model.Load(opts.ModelPath)
-	if err != nil {
-		return fmt.Errorf("online: %w", err)
+	m := opts.Model
+	if m == nil {
+		var err error
+		if m, err = model.Load(opts.ModelPath); err != nil {
+			return fmt.Errorf("online: %w", err)
+		}
 	}
 	client, err := store.Connect(ctx, opts.MongoURI)
 	if err != nil {
