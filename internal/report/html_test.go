@@ -314,19 +314,8 @@ func TestRenderHTMLEmptySections(t *testing.T) {
 		}
 	})
 	t.Run("odd values", func(t *testing.T) {
-		nan := math.NaN()
-		r := &Report{
-			DataDrift: DataDrift{Columns: map[string]ColumnDrift{"x": {Type: "numerical", Statistic: nan}}},
-			Distributions: map[string]Distribution{
-				"x":     {Type: "numerical", Edges: []float64{0, 1, 2}, Reference: []float64{nan, 1}, Current: []float64{0.5}},
-				"empty": {Type: "categorical"},
-				"zeros": {Type: "categorical", Categories: []string{"a", ""}, Reference: []float64{0, 0}, Current: []float64{0, 0}},
-			},
-			Regression: RegressionPair{Current: &Regression{N: 1, RMSE: nan, R2: nan, ErrorStd: nan, MAPE: nan,
-				Majority: Group{MeanError: nan}, ErrorQuantiles: map[string]float64{"p50": 1}}},
-		}
-		out := renderHTMLString(t, r, Meta{WindowEnd: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
-			[]TrendPoint{{WindowEnd: time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC), RMSE: nan}})
+		r, meta, trend := oddHTMLReport()
+		out := renderHTMLString(t, r, meta, trend)
 		text := htmlTagRE.ReplaceAllString(out, " ")
 		if strings.Contains(text, "NaN") || strings.Contains(out, `="NaN"`) {
 			t.Error("NaN reached the page")
@@ -335,6 +324,24 @@ func TestRenderHTMLEmptySections(t *testing.T) {
 			t.Error("RMSE trend without finite values: message missing")
 		}
 	})
+}
+
+// oddHTMLReport has NaN metrics, short or empty distributions and a trend without a
+// finite RMSE.
+func oddHTMLReport() (*Report, Meta, []TrendPoint) {
+	nan := math.NaN()
+	r := &Report{
+		DataDrift: DataDrift{Columns: map[string]ColumnDrift{"x": {Type: "numerical", Statistic: nan}}},
+		Distributions: map[string]Distribution{
+			"x":     {Type: "numerical", Edges: []float64{0, 1, 2}, Reference: []float64{nan, 1}, Current: []float64{0.5}},
+			"empty": {Type: "categorical"},
+			"zeros": {Type: "categorical", Categories: []string{"a", ""}, Reference: []float64{0, 0}, Current: []float64{0, 0}},
+		},
+		Regression: RegressionPair{Current: &Regression{N: 1, RMSE: nan, R2: nan, ErrorStd: nan, MAPE: nan,
+			Majority: Group{MeanError: nan}, ErrorQuantiles: map[string]float64{"p50": 1}}},
+	}
+	return r, Meta{WindowEnd: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+		[]TrendPoint{{WindowEnd: time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC), RMSE: nan}}
 }
 
 func TestRenderHTMLErrors(t *testing.T) {

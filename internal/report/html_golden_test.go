@@ -1,0 +1,63 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// goldenDir holds pages rendered by the code as it stood when the golden files were
+// written; UPDATE_GOLDEN=1 rewrites them after an intended change of the output.
+var goldenDir = filepath.Join("..", "..", "testdata", "report", "golden")
+
+// TestRenderHTMLGolden pins the page byte for byte: a refactoring of the renderer must
+// not change what a reader gets.
+func TestRenderHTMLGolden(t *testing.T) {
+	noTargets := func(t *testing.T) (*Report, Meta, []TrendPoint) {
+		r := loadSampleHTMLReport(t)
+		r.Regression.Current = nil
+		r.Distributions = nil
+		return r, sampleHTMLMeta(), nil
+	}
+	for _, c := range []struct {
+		name  string
+		input func(t *testing.T) (*Report, Meta, []TrendPoint)
+	}{
+		{"sample", func(t *testing.T) (*Report, Meta, []TrendPoint) {
+			return loadSampleHTMLReport(t), sampleHTMLMeta(), sampleHTMLTrend()
+		}},
+		{"hostile", func(t *testing.T) (*Report, Meta, []TrendPoint) {
+			r, meta := hostileHTMLReport(t)
+			return r, meta, sampleHTMLTrend()
+		}},
+		{"no-targets", noTargets},
+		{"empty", func(*testing.T) (*Report, Meta, []TrendPoint) { return &Report{}, Meta{}, nil }},
+		{"odd-values", func(*testing.T) (*Report, Meta, []TrendPoint) { return oddHTMLReport() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, meta, trend := c.input(t)
+			got := []byte(renderHTMLString(t, r, meta, trend))
+			path := filepath.Join(goldenDir, c.name+".html")
+			if os.Getenv("UPDATE_GOLDEN") == "1" {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("wrote %s (%d bytes)", path, len(got))
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (UPDATE_GOLDEN=1 writes it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				i := 0
+				for i < min(len(got), len(want)) && got[i] == want[i] {
+					i++
+				}
+				t.Errorf("output differs from %s at byte %d of %d (want %d bytes):\n got …%s…\nwant …%s…",
+					path, i, len(got), len(want), got[max(0, i-60):min(len(got), i+60)], want[max(0, i-60):min(len(want), i+60)])
+			}
+		})
+	}
+}
