@@ -51,7 +51,7 @@ type Activities struct {
 	// only fast way on FerretDB) or "in" (an _id $in query per chunk: better with
 	// real MongoDB when the collection is far larger than a window).
 	TargetLookup string
-	// Compute and Render default to report.Compute and report.RenderHTML.
+	// Compute and Render default to report.Compute and reporthtml.Render.
 	Compute func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error)
 	Render  func(w io.Writer, r *report.Report, meta report.Meta, trend []report.TrendPoint) error
 	// Hostname is recorded with the HTML path (default os.Hostname).

@@ -357,7 +357,7 @@ func TestScoreReferenceBadInput(t *testing.T) {
 }
 
 // TestPipelineActivities runs the six activities in order against FerretDB with the
-// real reference, report.Compute and report.RenderHTML.
+// real reference, report.Compute and reporthtml.Render.
 func TestPipelineActivities(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 500, 10_000)

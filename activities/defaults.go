@@ -2,10 +2,11 @@ package activities
 
 import (
 	"github.com/modelmon/modelmon/internal/report"
+	"github.com/modelmon/modelmon/internal/reporthtml"
 )
 
-// defaultCompute and defaultRender are the report package's implementations.
+// defaultCompute and defaultRender are report.Compute and reporthtml.Render.
 var (
 	defaultCompute = report.Compute
-	defaultRender  = report.RenderHTML
+	defaultRender  = reporthtml.Render
 )

@@ -8,7 +8,7 @@
 //	JoinTarget        targets (CSV or `target` collection), hash join by id -> stage "target"
 //	ScoreReference    reference file scored with the model -> stage "reference"
 //	ComputeMetrics    report.Compute(reference, current+target) -> stage "report"
-//	SaveHTMLReport    report.RenderHTML with the dataset's trend -> REPORTS_DIR
+//	SaveHTMLReport    reporthtml.Render with the dataset's trend -> REPORTS_DIR
 //	InsertResults     one result document per (dataset, window), staging deleted
 //
 // Long loops record their progress with activity.RecordHeartbeat and resume from

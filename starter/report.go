@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/report"
+	"github.com/modelmon/modelmon/internal/reporthtml"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
@@ -93,7 +94,7 @@ func writeHTML(path string, r *report.Report, meta report.Meta) error {
 	if err != nil {
 		return fmt.Errorf("write html: %w", err)
 	}
-	if err := report.RenderHTML(f, r, meta, nil); err != nil {
+	if err := reporthtml.Render(f, r, meta, nil); err != nil {
 		f.Close()
 		return fmt.Errorf("render html: %w", err)
 	}

@@ -1,43 +1,48 @@
-package report
+package reporthtml
 
 import (
 	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/modelmon/modelmon/internal/report"
 )
 
 // goldenDir holds pages rendered by the code as it stood when the golden files were
-// written; UPDATE_GOLDEN=1 rewrites them after an intended change of the output.
+// written (first by internal/report/html.go, before the renderer moved to this
+// package); UPDATE_GOLDEN=1 rewrites them after an intended change of the output.
 var goldenDir = filepath.Join("..", "..", "testdata", "report", "golden")
 
-// TestRenderHTMLGolden pins the page byte for byte: a refactoring of the renderer must
+// TestRenderGolden pins the page byte for byte: a refactoring of the renderer must
 // not change what a reader gets.
-func TestRenderHTMLGolden(t *testing.T) {
-	noTargets := func(t *testing.T) (*Report, Meta, []TrendPoint) {
-		r := loadSampleHTMLReport(t)
+func TestRenderGolden(t *testing.T) {
+	noTargets := func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+		r := loadSampleReport(t)
 		r.Regression.Current = nil
 		r.Distributions = nil
-		return r, sampleHTMLMeta(), nil
+		return r, sampleMeta(), nil
 	}
 	for _, c := range []struct {
 		name  string
-		input func(t *testing.T) (*Report, Meta, []TrendPoint)
+		input func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint)
 	}{
-		{"sample", func(t *testing.T) (*Report, Meta, []TrendPoint) {
-			return loadSampleHTMLReport(t), sampleHTMLMeta(), sampleHTMLTrend()
+		{"sample", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return loadSampleReport(t), sampleMeta(), sampleTrend()
 		}},
-		{"hostile", func(t *testing.T) (*Report, Meta, []TrendPoint) {
-			r, meta := hostileHTMLReport(t)
-			return r, meta, sampleHTMLTrend()
+		{"hostile", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			r, meta := hostileReport(t)
+			return r, meta, sampleTrend()
 		}},
 		{"no-targets", noTargets},
-		{"empty", func(*testing.T) (*Report, Meta, []TrendPoint) { return &Report{}, Meta{}, nil }},
-		{"odd-values", func(*testing.T) (*Report, Meta, []TrendPoint) { return oddHTMLReport() }},
+		{"empty", func(*testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return &report.Report{}, report.Meta{}, nil
+		}},
+		{"odd-values", func(*testing.T) (*report.Report, report.Meta, []report.TrendPoint) { return oddReport() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, meta, trend := c.input(t)
-			got := []byte(renderHTMLString(t, r, meta, trend))
+			got := []byte(renderString(t, r, meta, trend))
 			path := filepath.Join(goldenDir, c.name+".html")
 			if os.Getenv("UPDATE_GOLDEN") == "1" {
 				if err := os.WriteFile(path, got, 0o644); err != nil {

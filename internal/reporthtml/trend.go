@@ -1,0 +1,100 @@
+package reporthtml
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/modelmon/modelmon/internal/report"
+)
+
+type trendView struct {
+	Points   int
+	Enough   bool
+	Message  string
+	RMSE     *svgChart
+	RMSENote string
+	Drift    *svgChart
+	Rows     []trendRow
+	More     string
+}
+
+type trendRow struct {
+	WindowEnd, Rows, RMSE, Share string
+	Drift, Current               bool
+}
+
+// maxTrendRows caps the runs listed under the trend charts (newest first).
+const maxTrendRows = 12
+
+func newTrendView(r *report.Report, meta report.Meta, trend []report.TrendPoint) trendView {
+	pts := slices.Clone(trend)
+	currentAt := -1
+	if !meta.WindowEnd.IsZero() {
+		found := false
+		for _, p := range pts {
+			if p.WindowEnd.Equal(meta.WindowEnd) {
+				found = true
+			}
+		}
+		if !found {
+			rmse := math.NaN()
+			if r.Regression.Current != nil {
+				rmse = r.Regression.Current.RMSE
+			}
+			pts = append(pts, report.TrendPoint{WindowEnd: meta.WindowEnd, RMSE: rmse, ShareDrifted: r.DataDrift.ShareDrifted,
+				DatasetDrift: r.DataDrift.DatasetDrift, CurrentRows: r.CurrentRows})
+		}
+	}
+	slices.SortStableFunc(pts, func(a, b report.TrendPoint) int { return a.WindowEnd.Compare(b.WindowEnd) })
+	if !meta.WindowEnd.IsZero() {
+		for i, p := range pts {
+			if p.WindowEnd.Equal(meta.WindowEnd) {
+				currentAt = i
+			}
+		}
+	}
+	v := trendView{Points: len(pts)}
+	for i := len(pts) - 1; i >= 0 && len(v.Rows) < maxTrendRows; i-- {
+		p := pts[i]
+		v.Rows = append(v.Rows, trendRow{WindowEnd: timeUTC(p.WindowEnd), Rows: integer(p.CurrentRows), RMSE: num(p.RMSE),
+			Share: pct(p.ShareDrifted), Drift: p.DatasetDrift, Current: i == currentAt})
+	}
+	if len(pts) > maxTrendRows {
+		v.More = fmt.Sprintf("%s earlier runs not listed.", integer(len(pts)-maxTrendRows))
+	}
+	if len(pts) < 2 {
+		switch len(pts) {
+		case 0:
+			v.Message = "No earlier runs yet: trend charts appear once there are at least 2 runs."
+		default:
+			v.Message = "Only one run so far: trend charts appear once there are at least 2 runs."
+		}
+		return v
+	}
+	v.Enough = true
+	times := make([]time.Time, len(pts))
+	rmse := make([]float64, len(pts))
+	share := make([]float64, len(pts))
+	drift := make([]bool, len(pts))
+	finiteRMSE := 0
+	for i, p := range pts {
+		times[i], rmse[i], share[i], drift[i] = p.WindowEnd, p.RMSE, p.ShareDrifted, p.DatasetDrift
+		if isFinite(p.RMSE) {
+			finiteRMSE++
+		}
+	}
+	if finiteRMSE >= 2 {
+		v.RMSE = lineChart("RMSE by window end", times, rmse, nil, currentAt, false, math.NaN(), "")
+	} else {
+		v.RMSENote = "RMSE needs targets in at least 2 runs."
+	}
+	threshold := math.NaN() // unknown in a report without drift tests
+	if r.DataDrift.DriftShare > 0 {
+		threshold = r.DataDrift.DriftShare
+	}
+	v.Drift = lineChart("Share of drifted columns by window end", times, share, drift, currentAt, true,
+		threshold, "threshold "+pct(r.DataDrift.DriftShare))
+	return v
+}
