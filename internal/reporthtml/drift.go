@@ -11,6 +11,8 @@ import (
 	"github.com/modelmon/modelmon/internal/report"
 )
 
+// driftView is the "Data drift" section: the table of tested columns, the skipped
+// ones and a distribution card per drawn column.
 type driftView struct {
 	Summary string
 	Rows    []driftRow
@@ -104,7 +106,7 @@ func driftStatus(drifted bool) (string, string) {
 	return "Stable", toneOK
 }
 
-// distData is a Distribution cleaned for drawing: one bin per category or interval,
+// distData is a report.Distribution cleaned for drawing: one bin per category or interval,
 // shares that are finite and non-negative.
 type distData struct {
 	categorical bool

@@ -8,6 +8,8 @@ import (
 	"github.com/modelmon/modelmon/internal/report"
 )
 
+// qualityView is the "Data quality" section: a reference row and a current row per
+// column.
 type qualityView struct {
 	Rows []qualityRow
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/modelmon/modelmon/internal/report"
 )
 
+// regView is the "Regression performance" section: metrics, error quantiles, error
+// groups and the error-bias table, reference beside current.
 type regView struct {
 	Empty     bool   // no side has targets
 	Note      string // a side without targets

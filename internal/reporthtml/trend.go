@@ -9,6 +9,8 @@ import (
 	"github.com/modelmon/modelmon/internal/report"
 )
 
+// trendView is the "Trend" section: RMSE and share of drifted columns over the
+// earlier runs and this one, and the list of the latest runs.
 type trendView struct {
 	Points   int
 	Enough   bool
