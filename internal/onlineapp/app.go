@@ -113,12 +113,24 @@ func Run(ctx context.Context, o Options) error {
 				}
 			}
 		}
-		prevIngest := so.Routes.Ingest
-		so.Routes.Ingest = func(r chi.Router) {
+	}
+	// The monitor's routes are always in the tree (behind the token): without live
+	// monitoring they answer 404.
+	prevIngest := so.Routes.Ingest
+	so.Routes.Ingest = func(r chi.Router) {
+		if mon != nil {
 			mon.Routes(r)
-			if prevIngest != nil {
-				prevIngest(r)
+		} else {
+			off := func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"error":"live monitoring is off (no monitoring config)"}` + "\n"))
 			}
+			r.Post("/iterate/{dataset}", off)
+			r.Get("/monitor/{dataset}/report", off)
+		}
+		if prevIngest != nil {
+			prevIngest(r)
 		}
 	}
 
