@@ -92,7 +92,7 @@ func run(ctx context.Context, f serve.Flags, dir, ferretAddr, ferretSync string,
 	opts.Logger = log
 	// GET /debug/stats: the prediction log's counters (records, InsertMany calls,
 	// largest batch), to read the batch sizes of a benchmark.
-	opts.Routes = func(r chi.Router, s *serve.Server) {
+	opts.Routes.Extra = func(r chi.Router, s *serve.Server) {
 		r.Get("/debug/stats", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(s.Stats())

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/store"
 )
@@ -155,7 +156,7 @@ func TestMetricsLint(t *testing.T) {
 	if err := m.Compute(context.Background(), "rides"); err != nil {
 		t.Fatal(err)
 	}
-	mw, err := HTTPMetrics(reg)
+	mw, err := httpmetrics.New(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestLabelCardinalityBounded(t *testing.T) {
 func routerFor(t testing.TB, m *Monitor, reg *prometheus.Registry) chi.Router {
 	t.Helper()
 	r := chi.NewRouter()
-	mw, err := HTTPMetrics(reg)
+	mw, err := httpmetrics.New(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +345,7 @@ func TestIterateHandler(t *testing.T) {
 	if code := get("/monitor/bikes/report"); code != 404 {
 		t.Errorf("report of an unknown dataset: %d", code)
 	}
-	if got := series(t, reg, MetricHTTPRequests); got["code=413,method=POST,route=/iterate/{dataset}"] != 1 || got["code=404,method=POST,route=/iterate/{dataset}"] != 1 {
+	if got := series(t, reg, httpmetrics.MetricRequests); got["code=413,method=POST,route=/iterate/{dataset}"] != 1 || got["code=404,method=POST,route=/iterate/{dataset}"] != 1 {
 		t.Errorf("http metrics: %v", got)
 	}
 
@@ -373,53 +374,6 @@ func TestIterateHandler(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || rep.Report == nil || rep.Report.CurrentRows != 4 {
 		t.Errorf("report: %d %v %+v", resp.StatusCode, err, rep)
-	}
-}
-
-func TestHTTPMetricsRoutePattern(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	mw, err := HTTPMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	r.Use(mw)
-	r.Route("/api", func(r chi.Router) {
-		r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	})
-	r.Post("/predict", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
-	for _, p := range []string{"/api/items/1", "/api/items/2", "/nowhere/1", "/nowhere/2"} {
-		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
-	}
-	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/predict", nil))
-	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/predict", nil))
-	got := series(t, reg, MetricHTTPRequests)
-	want := map[string]float64{
-		"code=418,method=GET,route=/api/items/{id}": 2,
-		"code=404,method=GET,route=unmatched":       2,
-		"code=200,method=POST,route=/predict":       1,
-		"code=405,method=OTHER,route=unmatched":     1,
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("requests: %v, want %v", got, want)
-	}
-	if got := series(t, reg, MetricHTTPDuration)["method=POST,route=/predict"]; got != 1 {
-		t.Errorf("duration count %v", got)
-	}
-
-	// Wrapped around a router (whose middleware is already set) from outside.
-	reg2 := prometheus.NewRegistry()
-	mw2, err := HTTPMetrics(reg2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := mw2(r)
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/items/7", nil))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
-	got = series(t, reg2, MetricHTTPRequests)
-	want = map[string]float64{"code=418,method=GET,route=/api/items/{id}": 1, "code=404,method=GET,route=unmatched": 1}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("outer wrap: %v, want %v", got, want)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
@@ -116,7 +117,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := HTTPMetrics(reg)
+	mw, err := httpmetrics.New(reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/monitor"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/serve"
+	"github.com/modelmon/modelmon/internal/store"
 )
 
 // PredictDataset is the monitored dataset that /predict feeds in-process.
@@ -33,8 +35,11 @@ type Options struct {
 	Registry *prometheus.Registry
 }
 
-// Run serves until ctx ends. A bad monitoring config or reference fails at start,
-// before the service listens.
+// Run serves until ctx ends. Everything is assembled before the service listens, and
+// any error of the assembly (a bad monitoring config or reference, a metric that does
+// not register, a model that does not load) is returned then: the live monitor, the
+// metrics, then the service (serve.Open) with the monitor's routes and /metrics in
+// its route tree.
 func Run(ctx context.Context, o Options) error {
 	log := o.Serve.Logger
 	if log == nil {
@@ -44,76 +49,100 @@ func Run(ctx context.Context, o Options) error {
 	if reg == nil {
 		reg = NewRegistry()
 	}
+	so := o.Serve
 	var mon *monitor.Monitor
 	if o.MonitorConfig != "" {
 		cfg, err := monitor.LoadConfig(o.MonitorConfig)
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
 		}
-		if o.Serve.Model == nil {
-			if o.Serve.Model, err = model.Load(o.Serve.ModelPath); err != nil {
+		if so.Model == nil {
+			if so.Model, err = model.Load(so.ModelPath); err != nil {
 				return fmt.Errorf("online: %w", err)
 			}
 		}
-		mon, err = monitor.New(ctx, cfg, reg, log, monitor.WithModel(o.Serve.Model))
+		mon, err = monitor.New(ctx, cfg, reg, log, monitor.WithModel(so.Model))
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
 		}
-		go mon.Run(ctx)
 		if !hasDataset(mon, PredictDataset) {
 			log.Warn("monitoring config has no dataset for /predict: predictions are not monitored live", "dataset", PredictDataset, "config", o.MonitorConfig)
 		}
 	}
-	if o.Serve.Registerer == nil {
-		o.Serve.Registerer = reg // the spool's gauges
-	}
-	httpMW, err := monitor.HTTPMetrics(reg)
+
+	// Metrics: HTTP (outermost middleware), the prediction log, the spool (serve.Open).
+	httpMW, err := httpmetrics.New(reg)
 	if err != nil {
 		return fmt.Errorf("online: %w", err)
 	}
-	o.Serve.Middleware = append([]func(http.Handler) http.Handler{httpMW}, o.Serve.Middleware...)
-	prevOnRecord := o.Serve.OnRecord
-	if mon != nil && hasDataset(mon, PredictDataset) {
-		o.Serve.OnRecord = func(rec serve.Record) {
-			mon.Observe(PredictDataset, report.TaxiRow(&rec.Trip, rec.Prediction, nil))
-			if prevOnRecord != nil {
-				prevOnRecord(rec)
-			}
+	so.Middleware = append([]func(http.Handler) http.Handler{httpMW}, so.Middleware...)
+	// The prediction log's counters exist once serve.Open has built it; until then
+	// (no scrape can come before the service listens) they read as zero.
+	var svcp atomic.Pointer[serve.Service]
+	sm, err := monitor.NewStoreMetrics(reg, func() store.LoggerStats {
+		if svc := svcp.Load(); svc != nil {
+			return svc.Stats()
 		}
+		return store.LoggerStats{}
+	})
+	if err != nil {
+		return fmt.Errorf("online: %w", err)
 	}
-	// The store's metrics read the logger's stats, which exist once serve.Run has
-	// built the server; the write hook forwards to them from then on.
-	var sm atomic.Pointer[monitor.StoreMetrics]
-	prevOnWrite := o.Serve.Store.OnWrite
-	o.Serve.Store.OnWrite = func(n int, d time.Duration) {
-		if m := sm.Load(); m != nil {
-			m.ObserveWrite(n, d)
-		}
+	prevOnWrite := so.Store.OnWrite
+	so.Store.OnWrite = func(n int, d time.Duration) {
+		sm.ObserveWrite(n, d)
 		if prevOnWrite != nil {
 			prevOnWrite(n, d)
 		}
 	}
-	prevRoutes := o.Serve.Routes
-	var routesErr error
-	o.Serve.Routes = func(r chi.Router, s *serve.Server) {
+	if so.Registerer == nil {
+		so.Registerer = reg // the spool's gauges
+	}
+	if so.Routes.Metrics == nil {
+		so.Routes.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	}
+
+	// The live monitor: fed in-process by /predict, and by /iterate/{dataset}.
+	if mon != nil {
+		if hasDataset(mon, PredictDataset) {
+			prevOnRecord := so.OnRecord
+			so.OnRecord = func(rec serve.Record) {
+				mon.Observe(PredictDataset, report.TaxiRow(&rec.Trip, rec.Prediction, nil))
+				if prevOnRecord != nil {
+					prevOnRecord(rec)
+				}
+			}
+		}
+	}
+	// The monitor's routes are always in the tree (behind the token): without live
+	// monitoring they answer 404.
+	prevIngest := so.Routes.Ingest
+	so.Routes.Ingest = func(r chi.Router) {
 		if mon != nil {
 			mon.Routes(r)
-		}
-		r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		m, err := monitor.NewStoreMetrics(reg, s.Stats)
-		if err != nil {
-			routesErr = err
 		} else {
-			sm.Store(m)
+			off := func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"error":"live monitoring is off (no monitoring config)"}` + "\n"))
+			}
+			r.Post("/iterate/{dataset}", off)
+			r.Get("/monitor/{dataset}/report", off)
 		}
-		if prevRoutes != nil {
-			prevRoutes(r, s)
+		if prevIngest != nil {
+			prevIngest(r)
 		}
 	}
-	if err := serve.Run(ctx, o.Serve); err != nil {
+
+	svc, err := serve.Open(ctx, so)
+	if err != nil {
 		return err
 	}
-	return routesErr
+	svcp.Store(svc)
+	if mon != nil {
+		go mon.Run(ctx)
+	}
+	return svc.Serve(ctx)
 }
 
 // NewRegistry is a registry with the Go, process and build-info collectors.

@@ -92,7 +92,7 @@ func (f *Flags) Register(fs *flag.FlagSet, getenv func(string) string) error {
 	num(&o.HTTP.MaxConcurrent, "max-concurrent", "MAX_CONCURRENT", DefaultMaxConcurrent, "requests handled at once; beyond it 503 with Retry-After (negative: no cap)")
 	dur(&o.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", 5*time.Second, "bound on reading a request's headers (slow clients are disconnected)")
 	dur(&o.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", 2*time.Minute, "keep-alive connections idle longer are closed")
-	str(&o.HTTP.IngestToken, "ingest-token", "INGEST_TOKEN", "", "when set, /iterate/*, /monitor/* and /admin/* require 'Authorization: Bearer <token>' (prefer the variable: flags show in ps)")
+	str(&o.HTTP.IngestToken, "ingest-token", "INGEST_TOKEN", "", "when set, the live monitor's /iterate/{dataset} and /monitor/{dataset}/report require 'Authorization: Bearer <token>' (prefer the variable: flags show in ps)")
 	str(&f.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	str(&f.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	str(&f.PprofAddr, "pprof", "PPROF_ADDR", "", "serve net/http/pprof on this address (off when empty)")

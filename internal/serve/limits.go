@@ -3,25 +3,20 @@ package serve
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
-	"path"
 	"strings"
 )
 
-// LimitConcurrency is middleware that lets at most max requests run at once; the
-// others get an immediate 503 with Retry-After: 1 (no queueing: a queue would only
-// add latency to an overloaded service). Requests whose path is one of exempt (such
-// as the health checks) are not counted.
-func LimitConcurrency(max int, exempt ...string) func(http.Handler) http.Handler {
+// LimitConcurrency is middleware that lets at most max requests run at once through
+// the routes it wraps (one count shared by all of them); the others get an immediate
+// 503 with Retry-After: 1 (no queueing: a queue would only add latency to an
+// overloaded service). Routes that must answer under overload (the health checks)
+// are simply not wrapped: see (*Server).routes.
+func LimitConcurrency(max int) func(http.Handler) http.Handler {
 	sem := make(chan struct{}, max)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for _, p := range exempt {
-				if r.URL.Path == p {
-					next.ServeHTTP(w, r)
-					return
-				}
-			}
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -35,20 +30,15 @@ func LimitConcurrency(max int, exempt ...string) func(http.Handler) http.Handler
 }
 
 // RequireToken is middleware that requires "Authorization: Bearer <token>" on every
-// request whose (cleaned, case-folded) path is one of prefixes or under it; it
-// answers 401 with WWW-Authenticate otherwise. The comparison takes constant time.
-// Other paths pass through. An empty token is a programming error (panic).
-func RequireToken(token string, prefixes ...string) func(http.Handler) http.Handler {
+// request of the routes it wraps; it answers 401 with WWW-Authenticate otherwise.
+// The comparison takes constant time. An empty token is a programming error (panic).
+func RequireToken(token string) func(http.Handler) http.Handler {
 	if token == "" {
 		panic("serve: RequireToken with an empty token")
 	}
 	want := sha256.Sum256([]byte(token))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !protected(r, prefixes) {
-				next.ServeHTTP(w, r)
-				return
-			}
 			auth := r.Header.Get("Authorization")
 			const scheme = "bearer "
 			ok := false
@@ -66,18 +56,23 @@ func RequireToken(token string, prefixes ...string) func(http.Handler) http.Hand
 	}
 }
 
-func protected(r *http.Request, prefixes []string) bool {
-	paths := []string{r.URL.Path}
-	if r.URL.RawPath != "" {
-		paths = append(paths, r.URL.RawPath)
-	}
-	for _, p := range paths {
-		p = strings.ToLower(path.Clean("/" + p))
-		for _, pre := range prefixes {
-			if p == pre || strings.HasPrefix(p, pre+"/") {
-				return true
+// jsonBody is the body guard of /predict: 415 for a Content-Type that is not JSON,
+// 413 for a declared Content-Length over max, and a body bounded to max bytes (the
+// handler answers 413 when it reaches the bound).
+func jsonBody(max int64) func(http.Handler) http.Handler {
+	tooLarge := fmt.Sprintf("body larger than %d bytes", max)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !isJSON(r.Header.Get("Content-Type")) {
+				writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+				return
 			}
-		}
+			if r.ContentLength > max {
+				writeError(w, http.StatusRequestEntityTooLarge, tooLarge)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
 	}
-	return false
 }

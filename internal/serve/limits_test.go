@@ -27,9 +27,9 @@ func TestSlowClientAndToken(t *testing.T) {
 			Addr: "127.0.0.1:0", MongoURI: ferret.URI, ModelPath: modelPath, Logger: discardLogger(),
 			HTTP:              serve.Config{IngestToken: "t0ken"},
 			ReadHeaderTimeout: 300 * time.Millisecond,
-			Routes: func(r chi.Router, _ *serve.Server) {
+			Routes: serve.Routes{Ingest: func(r chi.Router) {
 				r.Post("/iterate/{dataset}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-			},
+			}},
 			OnListen: func(a string) { addrc <- a },
 		})
 	}()
@@ -106,13 +106,22 @@ func TestLimitConcurrency(t *testing.T) {
 	release := make(chan struct{})
 	var entered sync.WaitGroup
 	entered.Add(2)
-	h := serve.LimitConcurrency(2, "/healthz")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			entered.Done()
 			<-release
 		}
 		w.WriteHeader(http.StatusOK)
-	}))
+	})
+	// The cap wraps a group of routes; /healthz is outside it.
+	r := chi.NewRouter()
+	r.Get("/healthz", ok)
+	r.Group(func(r chi.Router) {
+		r.Use(serve.LimitConcurrency(2))
+		r.Get("/slow", ok)
+		r.Get("/predict", ok)
+	})
+	h := http.Handler(r)
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)

@@ -9,15 +9,15 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 )
 
-// Options configure Run.
+// Options configure Open and Run.
 type Options struct {
 	Addr      string // listen address, e.g. 127.0.0.1:9696 (":0" picks a port)
 	MongoURI  string // e.g. mongodb://127.0.0.1:27017
@@ -55,20 +55,44 @@ type Options struct {
 	Middleware []func(http.Handler) http.Handler
 	// OnRecord is Deps.OnRecord: called for every logged prediction.
 	OnRecord func(Record)
-	// Routes, when set, is called before serving to add routes (e.g. /metrics)
-	// to the service's router; it may keep s (e.g. for s.Stats).
-	Routes func(r chi.Router, s *Server)
+	// Routes is Deps.Routes: the routes added to the service's own (the live
+	// monitor's, /metrics), each in its group of the route tree.
+	Routes Routes
 	// OnListen, when set, is called with the bound address once the service
 	// accepts connections.
 	OnListen func(addr string)
 }
 
-// Run loads the model, connects to MongoDB, serves until ctx ends, and then stops
-// gracefully: /readyz turns 503, in-flight requests finish (each waits for its
-// batch's acknowledgement), the prediction log flushes what is still queued, and the
-// client disconnects. The database may be down at start: /readyz says so until it
-// answers.
+// Run is Open then Serve: it loads the model, connects to MongoDB, serves until ctx
+// ends, and then stops gracefully (see Serve). The database may be down at start:
+// /readyz says so until it answers.
 func Run(ctx context.Context, opts Options) error {
+	svc, err := Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return svc.Serve(ctx)
+}
+
+// Service is the online service assembled by Open, not yet listening: the model, the
+// MongoDB client, the spool, the prediction log and the route tree. Serve runs it;
+// Close releases it when it is not to be served.
+type Service struct {
+	opts   Options
+	log    *slog.Logger
+	model  *model.Model
+	client *mongo.Client
+	spool  *spool.Spool
+	plog   *store.Logger
+	srv    *Server
+}
+
+// Open assembles the service: it loads the model (unless Options.Model is set),
+// connects to MongoDB (a database that does not answer yet is only logged), opens the
+// spool, registers the spool gauges and builds the prediction log and the route tree.
+// Every error of the assembly is returned here, before anything listens; what was
+// opened is released then.
+func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -76,26 +100,22 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 15 * time.Second
 	}
-	m := opts.Model
-	if m == nil {
-		var err error
-		if m, err = model.Load(opts.ModelPath); err != nil {
-			return fmt.Errorf("online: %w", err)
+	svc := &Service{opts: opts, log: log, model: opts.Model}
+	if svc.model == nil {
+		if svc.model, err = model.Load(opts.ModelPath); err != nil {
+			return nil, fmt.Errorf("online: %w", err)
 		}
-	}
-	client, err := store.Connect(ctx, opts.MongoURI)
-	if err != nil {
-		return fmt.Errorf("online: %w", err)
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := client.Disconnect(dctx); err != nil {
-			log.Warn("mongodb disconnect", "err", err)
+		if err != nil {
+			svc.release(context.Background())
 		}
 	}()
+	if svc.client, err = store.Connect(ctx, opts.MongoURI); err != nil {
+		return nil, fmt.Errorf("online: %w", err)
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := store.Ping(pingCtx, client); err != nil {
+	if err := store.Ping(pingCtx, svc.client); err != nil {
 		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", store.RedactURI(opts.MongoURI), "err", err)
 	}
 	cancel()
@@ -104,45 +124,83 @@ func Run(ctx context.Context, opts Options) error {
 	if sopts.Logger == nil {
 		sopts.Logger = log
 	}
-	var sp *spool.Spool
 	if opts.SpoolDir != "" {
-		sp, err = spool.Open(spool.Options{Dir: opts.SpoolDir, MaxBytes: opts.SpoolMaxBytes, Logger: log})
-		if err != nil {
-			return fmt.Errorf("online: %w", err)
+		if svc.spool, err = spool.Open(spool.Options{Dir: opts.SpoolDir, MaxBytes: opts.SpoolMaxBytes, Logger: log}); err != nil {
+			return nil, fmt.Errorf("online: %w", err)
 		}
-		defer func() {
-			if err := sp.Close(); err != nil {
-				log.Error("closing the spool", "err", err)
-			}
-		}()
-		sopts.Spool = sp
+		sopts.Spool = svc.spool
 		if opts.Registerer != nil {
-			if err := RegisterSpoolMetrics(opts.Registerer, sp); err != nil {
-				return fmt.Errorf("online: %w", err)
+			if err := RegisterSpoolMetrics(opts.Registerer, svc.spool); err != nil {
+				return nil, fmt.Errorf("online: %w", err)
 			}
 		}
 	}
-	plog := store.NewLogger(store.DataCollection(client), sopts)
-	srv, err := New(opts.HTTP, Deps{
-		Model:      m,
-		Sink:       plog,
+	svc.plog = store.NewLogger(store.DataCollection(svc.client), sopts)
+	client := svc.client
+	svc.srv, err = New(opts.HTTP, Deps{
+		Model:      svc.model,
+		Sink:       svc.plog,
 		Ping:       func(ctx context.Context) error { return store.Ping(ctx, client) },
 		Logger:     log,
-		Spool:      sp,
+		Spool:      svc.spool,
 		OnRecord:   opts.OnRecord,
 		Middleware: opts.Middleware,
+		Routes:     opts.Routes,
 	})
 	if err != nil {
-		_ = plog.Close(context.Background())
-		return err
+		return nil, err
 	}
-	if opts.Routes != nil {
-		opts.Routes(srv.Router(), srv)
-	}
+	return svc, nil
+}
 
+// Stats are the prediction log's counters.
+func (svc *Service) Stats() store.LoggerStats { return svc.plog.Stats() }
+
+// Handler is the service's http.Handler (the route tree).
+func (svc *Service) Handler() *Server { return svc.srv }
+
+// Close releases a service that was opened and is not to be served: it flushes the
+// prediction log, closes the spool and disconnects from MongoDB.
+func (svc *Service) Close(ctx context.Context) error {
+	return svc.release(ctx)
+}
+
+// release closes what Open opened, in the reverse order.
+func (svc *Service) release(ctx context.Context) error {
+	var err error
+	if svc.plog != nil {
+		if cerr := svc.plog.Close(ctx); cerr != nil {
+			err = fmt.Errorf("online: flush prediction log: %w", cerr)
+		}
+	}
+	svc.closeSpoolAndClient()
+	return err
+}
+
+func (svc *Service) closeSpoolAndClient() {
+	if svc.spool != nil {
+		if err := svc.spool.Close(); err != nil {
+			svc.log.Error("closing the spool", "err", err)
+		}
+	}
+	if svc.client != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := svc.client.Disconnect(dctx); err != nil {
+			svc.log.Warn("mongodb disconnect", "err", err)
+		}
+	}
+}
+
+// Serve listens on Options.Addr and serves until ctx ends, and then stops gracefully:
+// /readyz turns 503, in-flight requests finish (each waits for its batch's
+// acknowledgement), the prediction log flushes what is still queued, the spool
+// closes and the client disconnects. A service is served once.
+func (svc *Service) Serve(ctx context.Context) error {
+	opts, log, srv, plog := svc.opts, svc.log, svc.srv, svc.plog
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
-		_ = plog.Close(context.Background())
+		_ = svc.release(context.Background())
 		return fmt.Errorf("online: listen %s: %w", opts.Addr, err)
 	}
 	if opts.ReadHeaderTimeout <= 0 {
@@ -167,7 +225,7 @@ func Run(ctx context.Context, opts Options) error {
 	so := plog.Options()
 	log.Info("online service listening", "addr", ln.Addr().String(),
 		"mongodb", store.RedactURI(opts.MongoURI), "database", store.Database, "collection", store.CollectionData,
-		"model", opts.ModelPath, "model_version", m.Version,
+		"model", opts.ModelPath, "model_version", svc.model.Version,
 		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
 		"spool_dir", opts.SpoolDir, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")
 	if opts.OnListen != nil {
@@ -195,6 +253,7 @@ func Run(ctx context.Context, opts Options) error {
 	st := plog.Stats()
 	log.Info("stopped", "records", st.Records, "batches", st.Batches, "duplicates", st.Duplicates, "failed", st.Failed,
 		"spooled", st.Spooled, "drained", st.Drained, "spool_records", st.SpoolRecords)
+	svc.closeSpoolAndClient()
 	return runErr
 }
 

@@ -3,13 +3,16 @@
 // to MongoDB through a group-commit store.Logger before it answers, plus Run, which
 // wires it to a database and an HTTP server with graceful shutdown. `go run ./online`
 // is Run with flags; a dev stack or the live-monitoring feature embeds New or Run and
-// adds routes to Router.
+// adds its routes through Deps.Routes / Options.Routes (routes.go builds the tree).
 //
 // Routes:
 //
 //	POST /predict  one ride (TLC column names, optional "id") -> {"id","duration","model_version"}
 //	GET  /healthz  the process is up
 //	GET  /readyz   the model is loaded and the database answers a ping
+//
+// plus, from Routes, /metrics and the live monitor's /iterate/{dataset} and
+// /monitor/{dataset}/report (behind the ingest token).
 //
 // POST /predict answers 200 only once the record is acknowledged by the database.
 // Input errors are 400 {"error": "..."} naming the field (unknown fields included:
@@ -58,14 +61,10 @@ type Config struct {
 	// Retry-After. Default 1024; negative: no cap.
 	MaxConcurrent int
 	// IngestToken, when set, is required as "Authorization: Bearer <token>" by
-	// every route under TokenPrefixes (401 otherwise; compared in constant
-	// time). /predict stays open.
+	// the routes of Routes.Ingest (/iterate/{dataset}, /monitor/{dataset}/report;
+	// 401 otherwise, compared in constant time). /predict stays open.
 	IngestToken string
 }
-
-// TokenPrefixes are the path prefixes that Config.IngestToken protects: the routes
-// that ingest data or administer the monitor, mounted by internal/onlineapp.
-var TokenPrefixes = []string{"/iterate", "/monitor", "/admin"}
 
 // Defaults of Config.
 const (
@@ -122,10 +121,12 @@ type Deps struct {
 	// is acknowledged and before the answer, on the request's goroutine: it must
 	// be safe for concurrent use and fast (hand heavy work to a channel).
 	OnRecord func(Record)
-	// Middleware runs before the service's own (request id, recovery, timeout), so
-	// that it sees every answer, including recovered panics and timeouts (e.g.
-	// the HTTP metrics).
+	// Middleware runs before the service's own (request id, recovery, timeout,
+	// concurrency cap, token), so that it sees every answer, including recovered
+	// panics, timeouts and refusals (e.g. the HTTP metrics).
 	Middleware []func(http.Handler) http.Handler
+	// Routes are the routes added to the service's own, each in its group.
+	Routes Routes
 	// Spool, when set, is the prediction log's spool: /readyz reports its backlog
 	// and stays 200 while the database is down and the spool has room.
 	Spool *spool.Spool
@@ -144,8 +145,9 @@ type Server struct {
 	num      int // index of trip_distance in Model.Numerical
 }
 
-// New builds the router with its middleware (request id, panic recovery, request
-// timeout) and the routes /predict, /healthz and /readyz.
+// New builds the service's route tree (see routes.go): its middleware (request id,
+// panic recovery, request timeout, concurrency cap, ingest token), the routes
+// /predict, /healthz and /readyz, and those of Deps.Routes.
 func New(cfg Config, deps Deps) (*Server, error) {
 	cfg.setDefaults()
 	if deps.Model == nil {
@@ -170,32 +172,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.NewID = uuid.NewString
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
-	r := chi.NewRouter()
-	r.Use(deps.Middleware...)
-	r.Use(middleware.RequestID, s.recoverer)
-	if cfg.MaxConcurrent > 0 {
-		r.Use(LimitConcurrency(cfg.MaxConcurrent, "/healthz", "/readyz", "/metrics"))
-	}
-	if cfg.IngestToken != "" {
-		r.Use(RequireToken(cfg.IngestToken, TokenPrefixes...))
-	}
-	r.Use(s.timeout)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
-	})
-	r.Post("/predict", s.predict)
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
-	s.router = r
+	s.router = s.routes()
 	return s, nil
 }
 
-// Router is the service's router, for adding routes (such as /metrics); its
-// middleware is already set, so add routes only (With/Group for more middleware).
-func (s *Server) Router() chi.Router { return s.router }
+// Routes is the service's route tree, read-only (for chi.Walk, e.g. to list the
+// routes and the middleware of each).
+func (s *Server) Routes() chi.Routes { return s.router }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
@@ -249,15 +232,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
+	// jsonBody (routes.go) has checked the Content-Type and bounded the body.
 	receivedAt := s.deps.Now().UTC()
-	if !isJSON(r.Header.Get("Content-Type")) {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-		return
-	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes))
-		return
-	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -265,7 +241,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 			bodyPool.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes))

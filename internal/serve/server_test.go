@@ -526,10 +526,12 @@ func TestOnRecordHookAndExtraRoutes(t *testing.T) {
 			got = append(got, r)
 			mu.Unlock()
 		}
-	})
-	e.srv.Router().Get("/iterate/{dataset}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"dataset":%q}`, chi.URLParam(r, "dataset"))
+		d.Routes.Ingest = func(r chi.Router) {
+			r.Get("/iterate/{dataset}", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"dataset":%q}`, chi.URLParam(r, "dataset"))
+			})
+		}
 	})
 	if a := e.get(t, "/iterate/taxi"); a.Status != http.StatusOK || a.Body["dataset"] != "taxi" {
 		t.Errorf("added route: %d %s", a.Status, a.Raw)

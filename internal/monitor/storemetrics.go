@@ -1,24 +1,17 @@
 package monitor
 
 import (
-	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/store"
 )
 
-// HTTP metric names (service health).
+// Prediction-log metric names (service health).
 const (
-	MetricHTTPRequests        = "modelmon_http_requests_total"
-	MetricHTTPDuration        = "modelmon_http_request_duration_seconds"
-	MetricHTTPInFlight        = "modelmon_http_requests_in_flight"
 	MetricStoreQueue          = "modelmon_store_queue_records"
 	MetricStoreBatches        = "modelmon_store_batches_total"
 	MetricStoreRecords        = "modelmon_store_records_total"
@@ -29,77 +22,6 @@ const (
 	MetricStoreWriteBatchSize = "modelmon_store_write_batch_records"
 	MetricStoreWriteDuration  = "modelmon_store_write_duration_seconds"
 )
-
-// HTTPDurationBuckets are the latency buckets of modelmon_http_request_duration_seconds:
-// fine around the 50 ms p99 objective of /predict.
-var HTTPDurationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
-
-var knownMethods = map[string]bool{
-	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
-	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
-}
-
-// HTTPMetrics returns a chi middleware that counts requests
-// (modelmon_http_requests_total{route, method, code}), times them
-// (modelmon_http_request_duration_seconds{route, method}) and tracks those in flight,
-// registered on reg. route is the chi route pattern (e.g. /iterate/{dataset}), or
-// "unmatched" for requests no route matched, so URLs never become label values.
-// Mount it with r.Use on the top-level chi router (first, so that it also counts the
-// 500s of a panic-recovery middleware and the 503s of a timeout middleware), or wrap
-// a chi router from outside: mw(router).
-func HTTPMetrics(reg prometheus.Registerer) (func(http.Handler) http.Handler, error) {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricHTTPRequests,
-		Help: "HTTP requests served, by chi route pattern, method and status code."}, []string{"route", "method", "code"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricHTTPDuration,
-		Help: "HTTP request latency, by chi route pattern and method.", Buckets: HTTPDurationBuckets}, []string{"route", "method"})
-	inflight := prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricHTTPInFlight, Help: "HTTP requests being served."})
-	for _, c := range []prometheus.Collector{requests, duration, inflight} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("monitor: register http metrics: %w", err)
-		}
-	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			inflight.Inc()
-			rctx := chi.RouteContext(r.Context())
-			if rctx == nil {
-				// Wrapped around a router from outside: give the router the routing
-				// context up front, so that its route pattern can be read afterwards.
-				rctx = chi.NewRouteContext()
-				if rt, ok := next.(chi.Routes); ok {
-					rctx.Routes = rt
-				}
-				r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
-			}
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			defer func() {
-				inflight.Dec()
-				route := rctx.RoutePattern()
-				if route == "" {
-					route = "unmatched"
-				}
-				method := r.Method
-				if !knownMethods[method] {
-					method = "OTHER"
-				}
-				code := ww.Status()
-				if code == 0 {
-					code = http.StatusOK
-				}
-				if rec := recover(); rec != nil {
-					code = http.StatusInternalServerError
-					requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-					duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-					panic(rec)
-				}
-				requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-				duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-			}()
-			next.ServeHTTP(ww, r)
-		})
-	}, nil
-}
 
 // StoreMetrics exports the prediction log's health: the backlog and cumulative
 // counters of a store.Logger (read at scrape time from its Stats), and, when the
@@ -121,7 +43,7 @@ func NewStoreMetrics(reg prometheus.Registerer, stats func() store.LoggerStats) 
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStoreWriteBatchSize,
 			Help: "Records per InsertMany of the prediction log.", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
 		writeDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStoreWriteDuration,
-			Help: "Latency of one InsertMany of the prediction log.", Buckets: HTTPDurationBuckets}),
+			Help: "Latency of one InsertMany of the prediction log.", Buckets: httpmetrics.DurationBuckets}),
 		queue:      prometheus.NewDesc(MetricStoreQueue, "Prediction-log records waiting for a writer (the log backlog).", nil, nil),
 		batches:    prometheus.NewDesc(MetricStoreBatches, "InsertMany calls made by the prediction log.", nil, nil),
 		records:    prometheus.NewDesc(MetricStoreRecords, "Prediction-log records acknowledged by the database.", nil, nil),
