@@ -132,6 +132,30 @@ type SegmentOptions struct {
 // with cfg; smaller segments are VerdictTooSmall. A segment present on one side only
 // is listed too (with 0 rows on the other, hence too small).
 func ComputeSegments(ctx context.Context, ref, cur *Dataset, refSrc, curSrc SegmentSource, segs []*Segmenter, cfg Config, opts SegmentOptions) (map[string]Segmentation, error) {
+	if ref == nil || cur == nil {
+		return nil, fmt.Errorf("segments: %w: a dataset is missing", ErrEmpty)
+	}
+	refLabels := make(map[string][]string, len(segs))
+	curLabels := make(map[string][]string, len(segs))
+	for _, sg := range segs {
+		if _, dup := refLabels[sg.Name()]; dup {
+			return nil, fmt.Errorf("segments: %q is named twice", sg.Name())
+		}
+		var err error
+		if refLabels[sg.Name()], err = sg.Assign(ref, refSrc); err != nil {
+			return nil, fmt.Errorf("reference: %w", err)
+		}
+		if curLabels[sg.Name()], err = sg.Assign(cur, curSrc); err != nil {
+			return nil, fmt.Errorf("current: %w", err)
+		}
+	}
+	return ComputeSegmentsLabeled(ctx, ref, cur, refLabels, curLabels, cfg, opts)
+}
+
+// ComputeSegmentsLabeled is ComputeSegments for rows already labelled: refLabels and
+// curLabels hold, per segmentation name, the segment of every row of ref and cur
+// (Segmenter.Assign or LabelOf). Both must name the same segmentations.
+func ComputeSegmentsLabeled(ctx context.Context, ref, cur *Dataset, refLabels, curLabels map[string][]string, cfg Config, opts SegmentOptions) (map[string]Segmentation, error) {
 	if opts.MinRows < 0 {
 		return nil, fmt.Errorf("segments: minimum rows must be >= 1, got %d", opts.MinRows)
 	}
@@ -141,18 +165,14 @@ func ComputeSegments(ctx context.Context, ref, cur *Dataset, refSrc, curSrc Segm
 	if ref == nil || cur == nil {
 		return nil, fmt.Errorf("segments: %w: a dataset is missing", ErrEmpty)
 	}
-	out := make(map[string]Segmentation, len(segs))
-	for _, sg := range segs {
-		if _, dup := out[sg.Name()]; dup {
-			return nil, fmt.Errorf("segments: %q is named twice", sg.Name())
+	out := make(map[string]Segmentation, len(curLabels))
+	for name, curLab := range curLabels {
+		refLab, ok := refLabels[name]
+		if !ok {
+			return nil, fmt.Errorf("segments: %q has no reference labels", name)
 		}
-		refLab, err := sg.Assign(ref, refSrc)
-		if err != nil {
-			return nil, fmt.Errorf("reference: %w", err)
-		}
-		curLab, err := sg.Assign(cur, curSrc)
-		if err != nil {
-			return nil, fmt.Errorf("current: %w", err)
+		if len(refLab) != ref.Rows || len(curLab) != cur.Rows {
+			return nil, fmt.Errorf("segments: %q: %d / %d labels for %d / %d rows", name, len(refLab), len(curLab), ref.Rows, cur.Rows)
 		}
 		refRows, curRows := groupRows(refLab), groupRows(curLab)
 		res := Segmentation{}
@@ -170,7 +190,7 @@ func ComputeSegments(ctx context.Context, ref, cur *Dataset, refSrc, curSrc Segm
 			subCur := subsetRows(cur, cr)
 			rep, err := Compute(ctx, subsetRows(ref, rr), subCur, cfg)
 			if err != nil {
-				return nil, fmt.Errorf("segment %s=%s: %w", sg.Name(), v, err)
+				return nil, fmt.Errorf("segment %s=%s: %w", name, v, err)
 			}
 			s.DataDrift = &rep.DataDrift
 			s.Verdict = VerdictNoDrift
@@ -185,11 +205,11 @@ func ComputeSegments(ctx context.Context, ref, cur *Dataset, refSrc, curSrc Segm
 			}
 			if opts.Estimate != nil {
 				if s.Estimated, err = opts.Estimate(ctx, subCur); err != nil {
-					return nil, fmt.Errorf("segment %s=%s: estimate: %w", sg.Name(), v, err)
+					return nil, fmt.Errorf("segment %s=%s: estimate: %w", name, v, err)
 				}
 			}
 		}
-		out[sg.Name()] = res
+		out[name] = res
 	}
 	return out, nil
 }

@@ -41,6 +41,11 @@ func TestSegmenterUnknownZones(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("segments of %q:\n got %q\nwant %q", ids, got, want)
 	}
+	for i, id := range ids {
+		if l := s.LabelOf(id, id != ""); l != want[i] {
+			t.Errorf("LabelOf(%q) = %q, want %q", id, l, want[i])
+		}
+	}
 	wantValues := []string{"Bronx", "Brooklyn", "EWR", "Manhattan", "Queens", "Staten Island", UnknownSegment}
 	if v := s.Values(); !slices.Equal(v, wantValues) || !s.Bounded() {
 		t.Errorf("values %q (bounded %v), want %q", v, s.Bounded(), wantValues)

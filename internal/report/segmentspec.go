@@ -340,6 +340,16 @@ func (s *Segmenter) Assign(d *Dataset, src SegmentSource) ([]string, error) {
 	return out, nil
 }
 
+// LabelOf is the segment of one source value (ok false: missing), as Assign gives
+// it: for callers that label records one at a time (a live window, a batch chunk)
+// and keep the label instead of the source column. It is safe for concurrent use.
+func (s *Segmenter) LabelOf(v string, ok bool) string {
+	if !ok {
+		return UnknownSegment
+	}
+	return s.label(v, nil)
+}
+
 // label maps one source value (a string) to its segment; lookups are memoized in cache.
 func (s *Segmenter) label(v string, cache map[string]string) string {
 	if s.Spec.HourBandsOf != "" { // timestamps are mostly distinct: no memo
@@ -348,7 +358,7 @@ func (s *Segmenter) label(v string, cache map[string]string) string {
 		}
 		return UnknownSegment
 	}
-	if l, ok := cache[v]; ok {
+	if l, ok := cache[v]; ok && cache != nil {
 		return l
 	}
 	var l string
@@ -363,6 +373,8 @@ func (s *Segmenter) label(v string, cache map[string]string) string {
 	default:
 		l = v
 	}
-	cache[v] = l
+	if cache != nil {
+		cache[v] = l
+	}
 	return l
 }
