@@ -134,6 +134,28 @@ func TestSegmentsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The JSON contract: segments.pickup_borough.<Borough>.regression.current.{rows,me,mae,rmse}.
+	b, err = json.Marshal(&Report{Segments: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Segments map[string]map[string]struct {
+			Verdict    string `json:"verdict"`
+			Regression struct {
+				Current map[string]any `json:"current"`
+			} `json:"regression"`
+		} `json:"segments"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	q := doc.Segments["pickup_borough"]["Queens"]
+	for _, k := range []string{"rows", "me", "mae", "rmse"} {
+		if _, ok := q.Regression.Current[k].(float64); !ok || q.Verdict == "" {
+			t.Errorf("segments.pickup_borough.Queens: verdict %q, regression.current.%s = %v", q.Verdict, k, q.Regression.Current[k])
+		}
+	}
 	if len(got) != len(g.Segments) {
 		t.Fatalf("segmentations: Go %d, golden %d", len(got), len(g.Segments))
 	}
