@@ -30,6 +30,7 @@ func runReport(ctx context.Context, args []string) error {
 	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
 	jsonOut := fs.String("json", "", "write the report JSON here (- for stdout)")
 	htmlOut := fs.String("html", "", "write the HTML report here")
+	segFlags := addSegmentFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -38,6 +39,9 @@ func runReport(ctx context.Context, args []string) error {
 	}
 	if *curPath == "" {
 		return errors.New("--current is required")
+	}
+	if err := segFlags.load(); err != nil {
+		return err
 	}
 	m, err := model.Load(*modelPath)
 	if err != nil {
@@ -53,8 +57,12 @@ func runReport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := report.Compute(ctx, report.TaxiDataset(ref, m), report.TaxiDataset(cur, m), cfg)
+	refData, curData := report.TaxiDataset(ref, m), report.TaxiDataset(cur, m)
+	r, err := report.Compute(ctx, refData, curData, cfg)
 	if err != nil {
+		return err
+	}
+	if r.Segments, err = segFlags.compute(ctx, refData, curData, report.TaxiSegmentSource(ref), report.TaxiSegmentSource(cur), cfg); err != nil {
 		return err
 	}
 	if *jsonOut != "" {
@@ -85,6 +93,7 @@ func runReport(ctx context.Context, args []string) error {
 	}
 	if *jsonOut != "-" {
 		printSummary(r)
+		printSegments(os.Stdout, r.Segments, segFlags.names())
 	}
 	return nil
 }

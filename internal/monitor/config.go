@@ -101,6 +101,14 @@ type DatasetConfig struct {
 	// in PredictionUnit.
 	PredictionUnit    string    `yaml:"prediction_unit"`
 	PredictionBuckets []float64 `yaml:"prediction_buckets"`
+
+	// Segments cut the dataset into segments (e.g. pickup borough, pickup hour
+	// band), each reported with its own metrics and drift; MinSegmentRows (default
+	// report.DefaultMinSegmentRows) is the fewest rows of a segment with a verdict.
+	// See segments.go for the keys and checks.
+	Segments       []report.SegmentSpec `yaml:"segments"`
+	MinSegmentRows int                  `yaml:"min_segment_rows"`
+	segmenters     []*report.Segmenter
 }
 
 // ColumnMapping names the columns, as Evidently's ColumnMapping.
@@ -507,7 +515,7 @@ func (c *Config) validateDataset(name string, d *DatasetConfig, units map[string
 	} else {
 		units[metric] = scaled
 	}
-	return errs
+	return append(errs, c.validateSegments(name, d)...)
 }
 
 func (c *Config) lineOf(keys ...string) int {

@@ -17,6 +17,9 @@ type Report struct {
 	Regression    RegressionPair          `json:"regression"`
 	DataQuality   QualityPair             `json:"data_quality"`
 	Distributions map[string]Distribution `json:"distributions,omitempty"` // per column, for charts
+	// Segments holds regression metrics and drift per segment (ComputeSegments),
+	// by segmentation and segment value; absent when no segments are configured.
+	Segments map[string]Segmentation `json:"segments,omitempty"`
 }
 
 // DataDrift is the dataset-level drift verdict and the per-column tests.
