@@ -30,27 +30,18 @@ var (
 
 // TestMain starts one FerretDB for the package; each test uses its own database.
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "activities-ferret")
-		if err != nil {
-			panic(err)
+	os.Exit(mongotest.Main(m, func(_ context.Context, s *mongotest.Server) (func(), error) {
+		var err error
+		if mongoClient, err = mongo.Connect(options.Client().ApplyURI(s.URI)); err != nil {
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
-		srv, err := mongotest.Start(context.Background(), mongotest.Options{Dir: dir})
-		if err != nil {
-			panic(err)
+		disconnect := func() { _ = mongoClient.Disconnect(context.Background()) }
+		if testModel, err = model.Load(batchtest.ModelPath()); err != nil {
+			disconnect()
+			return nil, err
 		}
-		defer srv.Stop()
-		mongoClient, err = mongo.Connect(options.Client().ApplyURI(srv.URI))
-		if err != nil {
-			panic(err)
-		}
-		testModel, err = model.Load(batchtest.ModelPath())
-		if err != nil {
-			panic(err)
-		}
-		return m.Run()
-	}())
+		return disconnect, nil
+	}))
 }
 
 type fixture struct {

@@ -85,7 +85,7 @@ func (a *Activities) ScoreReference(ctx context.Context, in ScoreReferenceInput)
 		ResumedChunks: p.Seq,
 	}
 	for seq := p.Seq; seq < chunks; seq++ {
-		part := batch.SliceDataset(d, seq*rows, min((seq+1)*rows, d.Rows))
+		part := d.Slice(seq*rows, min((seq+1)*rows, d.Rows))
 		if err := st.Put(ctx, in.Run, batch.StageReference, seq, part.Rows, nil, batch.EncodeDataset(part)); err != nil {
 			return nil, err
 		}

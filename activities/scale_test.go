@@ -102,19 +102,21 @@ func TestScaleComputeMetrics(t *testing.T) {
 		}
 	}()
 	t0 := time.Now()
-	curDS := batch.NewEmptyLike(ds.Report, n)
-	tDS := batch.NewEmptyLike(report.Config{}, n)
+	curDS := report.NewDataset(ds.Report)
+	curDS.Grow(n)
+	tDS := report.NewDataset(report.Config{})
+	tDS.Grow(n)
 	for i := range cur {
 		c, err := batch.DecodeDataset(cur[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch.AppendDataset(curDS, c)
+		curDS.AppendDataset(c)
 		tc, err := batch.DecodeDataset(tgt[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch.AppendDataset(tDS, tc)
+		tDS.AppendDataset(tc)
 	}
 	if err := batch.SetTargets(curDS, tDS); err != nil {
 		t.Fatal(err)
@@ -141,7 +143,7 @@ func TestScaleComputeMetrics(t *testing.T) {
 	refRows := ref.Rows
 	refChunks := 0
 	for from := 0; from < ref.Rows; from += rows {
-		if err := st.Put(ctx, runKey, batch.StageReference, refChunks, min(rows, ref.Rows-from), nil, batch.EncodeDataset(batch.SliceDataset(ref, from, min(from+rows, ref.Rows)))); err != nil {
+		if err := st.Put(ctx, runKey, batch.StageReference, refChunks, min(rows, ref.Rows-from), nil, batch.EncodeDataset(ref.Slice(from, min(from+rows, ref.Rows)))); err != nil {
 			t.Fatal(err)
 		}
 		refChunks++

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,49 +18,19 @@ import (
 
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/store"
+	"github.com/modelmon/modelmon/internal/testutil"
 )
 
 const modelPath = "../models/duration_model.json"
 
 var ferret *mongotest.Server
 
+// TestMain starts one FerretDB for the package.
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "online-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if ferret, err = mongotest.Start(ctx, mongotest.Options{Dir: dir, Addr: "127.0.0.1:0"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer ferret.Stop()
-	return m.Run()
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	os.Exit(mongotest.Main(m, func(_ context.Context, s *mongotest.Server) (func(), error) {
+		ferret = s
+		return nil, nil
+	}))
 }
 
 // env is the process environment of a test run; the repository's config.yaml is the
@@ -117,7 +86,7 @@ func waitHealthy(t *testing.T, base string, done <-chan int) {
 }
 
 func TestHelpListsEveryFlagAndVariable(t *testing.T) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	if code := run(context.Background(), []string{"--help"}, env(nil), &out); code != 0 {
 		t.Fatalf("--help exited %d", code)
 	}
@@ -142,12 +111,12 @@ func TestBadConfigurationExits2(t *testing.T) {
 		"unknown flag":     {[]string{"--port", "1"}, nil},
 		"extra argument":   {[]string{"serve"}, nil},
 	} {
-		var out syncBuffer
+		var out testutil.SyncBuffer
 		if code := run(context.Background(), c.args, env(c.env), &out); code != 2 {
 			t.Errorf("%s: exit %d, want 2 (%s)", name, code, out.String())
 		}
 	}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	if code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--model", "/nonexistent.json"}, env(nil), &out); code != 1 {
 		t.Errorf("missing model: exit %d, want 1 (%s)", code, out.String())
 	}
@@ -160,7 +129,7 @@ func TestGracefulStopFlushesPendingRecords(t *testing.T) {
 	base := "http://" + addr
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--batch-delay", "500ms"}, env(map[string]string{
@@ -226,7 +195,7 @@ func TestGracefulStopFlushesPendingRecords(t *testing.T) {
 
 func TestCredentialsAreNotLogged(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {
@@ -275,7 +244,7 @@ func TestCredentialsAreNotLogged(t *testing.T) {
 func TestMonitoringIsWired(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/store"
+	"github.com/modelmon/modelmon/internal/testutil"
 )
 
 // buildOnline builds this command into a temporary directory.
@@ -35,7 +36,7 @@ func buildOnline(t *testing.T) string {
 
 type proc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	base string
 	exit chan error
 }
@@ -44,7 +45,7 @@ func startOnline(t *testing.T, bin, mongoURI, spoolDir string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
 	model, _ := filepath.Abs(modelPath)
-	p := &proc{logs: &syncBuffer{}, base: "http://" + addr, exit: make(chan error, 1)}
+	p := &proc{logs: &testutil.SyncBuffer{}, base: "http://" + addr, exit: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "--addr", addr, "--model", model, "--mongodb", mongoURI,
 		"--spool-dir", spoolDir, "--config", "", "--write-timeout", "2s", "--log-format", "json")
 	p.cmd.Env = append(os.Environ(), "INGEST_TOKEN=sig-test-token")

@@ -14,10 +14,11 @@ import (
 )
 
 // batchFlags are the connection settings shared by the batch commands (run,
-// schedule, targets): environment first, flags override.
-func batchFlags(name, usage string) (*flag.FlagSet, *batch.Config) {
-	cfg := batch.ConfigFromEnv()
+// schedule, targets): environment (c.getenv) first, flags override.
+func batchFlags(c *cli, name, usage string) (*flag.FlagSet, *batch.Config) {
+	cfg := batch.ConfigFromGetenv(c.getenv)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
 	cfg.RegisterFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: starter %s\n\nFlags:\n", usage)

@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,49 +14,80 @@ import (
 	"syscall"
 )
 
+// cli is what a command reads and writes instead of the process's globals.
+type cli struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// env returns the environment variable key, or def when it is unset or empty.
+func (c *cli) env(key, def string) string {
+	if v := c.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // command is one subcommand of the CLI.
 type command struct {
 	summary string
-	run     func(ctx context.Context, args []string) error
+	run     func(ctx context.Context, c *cli, args []string) error
 }
 
 var commands = map[string]command{}
 
-func register(name, summary string, run func(ctx context.Context, args []string) error) {
+func register(name, summary string, run func(ctx context.Context, c *cli, args []string) error) {
 	commands[name] = command{summary: summary, run: run}
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: starter COMMAND [flags]   (starter COMMAND --help for its flags)")
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: starter COMMAND [flags]   (starter COMMAND --help for its flags)")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
+}
+
+// errUsage is returned (wrapped) for a command line that names no known command:
+// main exits 2.
+var errUsage = errors.New("usage")
+
+// run runs the command line args (without the program name).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) < 1 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) < 1 {
+			return fmt.Errorf("%w: no command", errUsage)
+		}
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	if err := cmd.run(ctx, c, args[1:]); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return nil
 }
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starter %v\n", err)
+		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}
-		return
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "starter: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cmd.run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "starter %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
 }

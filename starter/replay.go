@@ -15,8 +15,9 @@ func init() {
 	register("replay", "replay a TLC month against POST /predict and write id,duration targets (the seed's send_data.py)", runReplay)
 }
 
-func runReplay(ctx context.Context, args []string) error {
+func runReplay(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
 	file := fs.String("file", "data/green_tripdata_2022-01.parquet", "TLC parquet month to replay")
 	url := fs.String("url", "http://127.0.0.1:9696", "online service base URL")
 	rate := fs.Float64("rate", 0, "requests per second (0: as fast as the concurrency allows)")
@@ -46,7 +47,7 @@ func runReplay(ctx context.Context, args []string) error {
 		Retries: *retries, Progress: !*quiet,
 	})
 	if res != nil {
-		fmt.Printf("sent=%d ok=%d failed=%d p50=%s p99=%s elapsed=%s rate=%.0f/s targets=%s\n",
+		fmt.Fprintf(c.stdout, "sent=%d ok=%d failed=%d p50=%s p99=%s elapsed=%s rate=%.0f/s targets=%s\n",
 			res.Sent, res.OK, res.Failed, res.P50, res.P99, res.Elapsed.Round(time.Millisecond),
 			float64(res.OK)/res.Elapsed.Seconds(), *targets)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,11 +21,12 @@ func init() {
 	register("report", "compute a monitoring report of a TLC month against a reference, offline (no Temporal)", runReport)
 }
 
-func runReport(ctx context.Context, args []string) error {
+func runReport(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
 	refPath := fs.String("reference", "data/green_tripdata_2021-01.parquet", "reference TLC parquet month")
 	curPath := fs.String("current", "", "current TLC parquet month (required)")
-	modelPath := fs.String("model", envOr("MODEL_PATH", "models/duration_model.json"), "model artifact")
+	modelPath := fs.String("model", c.env("MODEL_PATH", "models/duration_model.json"), "model artifact")
 	numTest := fs.String("num-stattest", "", "drift test for numerical columns (default: Evidently's choice)")
 	catTest := fs.String("cat-stattest", "", "drift test for categorical columns (default: Evidently's choice)")
 	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
@@ -72,7 +74,7 @@ func runReport(ctx context.Context, args []string) error {
 		}
 		b = append(b, '\n')
 		if *jsonOut == "-" {
-			_, err = os.Stdout.Write(b)
+			_, err = c.stdout.Write(b)
 		} else {
 			err = os.WriteFile(*jsonOut, b, 0o644)
 		}
@@ -92,8 +94,8 @@ func runReport(ctx context.Context, args []string) error {
 		}
 	}
 	if *jsonOut != "-" {
-		printSummary(r)
-		printSegments(os.Stdout, r.Segments, segFlags.names())
+		printSummary(c.stdout, r)
+		printSegments(c.stdout, r.Segments, segFlags.names())
 	}
 	return nil
 }
@@ -113,20 +115,13 @@ func writeHTML(path string, r *report.Report, meta report.Meta) error {
 	return nil
 }
 
-func printSummary(r *report.Report) {
-	fmt.Printf("reference_rows=%d current_rows=%d\n", r.ReferenceRows, r.CurrentRows)
-	fmt.Printf("dataset_drift=%v drifted_columns=%d share=%.3f\n", r.DataDrift.DatasetDrift, r.DataDrift.Drifted, r.DataDrift.ShareDrifted)
+func printSummary(w io.Writer, r *report.Report) {
+	fmt.Fprintf(w, "reference_rows=%d current_rows=%d\n", r.ReferenceRows, r.CurrentRows)
+	fmt.Fprintf(w, "dataset_drift=%v drifted_columns=%d share=%.3f\n", r.DataDrift.DatasetDrift, r.DataDrift.Drifted, r.DataDrift.ShareDrifted)
 	for name, c := range r.DataDrift.Columns {
-		fmt.Printf("  %-14s %-13s statistic=%.6g drifted=%v\n", name, c.StatTest, c.Statistic, c.Drifted)
+		fmt.Fprintf(w, "  %-14s %-13s statistic=%.6g drifted=%v\n", name, c.StatTest, c.Statistic, c.Drifted)
 	}
 	if r.Regression.Reference != nil && r.Regression.Current != nil {
-		fmt.Printf("rmse reference=%.4f current=%.4f\n", r.Regression.Reference.RMSE, r.Regression.Current.RMSE)
+		fmt.Fprintf(w, "rmse reference=%.4f current=%.4f\n", r.Regression.Reference.RMSE, r.Regression.Current.RMSE)
 	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -23,8 +22,8 @@ func init() {
 	register("run", "run batch monitoring of one window on Temporal and wait for the report", runBatch)
 }
 
-func runBatch(ctx context.Context, args []string) error {
-	fs, cfg := batchFlags("run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--json]")
+func runBatch(ctx context.Context, cl *cli, args []string) error {
+	fs, cfg := batchFlags(cl, "run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--json]")
 	dataset := fs.String("dataset", "taxi", "dataset (model) to monitor")
 	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: end of the last covered window, or window end - 24h)")
 	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now)")
@@ -85,14 +84,14 @@ func runBatch(ctx context.Context, args []string) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	res, run, err := startBatchAndWait(wctx, c, cfg.TaskQueue, batch.WorkflowID(*dataset, w), in)
+	res, run, err := startBatchAndWait(wctx, c, cl.stderr, cfg.TaskQueue, batch.WorkflowID(*dataset, w), in)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printRunResultJSON(ctx, os.Stdout, db, res)
+		return printRunResultJSON(ctx, cl.stdout, db, res)
 	}
-	printRunSummary(os.Stdout, run, res)
+	printRunSummary(cl.stdout, run, res)
 	return nil
 }
 
@@ -101,7 +100,7 @@ var errRunFailed = errors.New("see the worker's log and the run's history for de
 
 // startBatchAndWait starts BatchMonitoring by its type name (as the CLIs do) with a
 // deterministic id, or joins the running execution of that id, and waits for it.
-func startBatchAndWait(ctx context.Context, c client.Client, taskQueue, id string, in workflows.Input) (*workflows.Result, client.WorkflowRun, error) {
+func startBatchAndWait(ctx context.Context, c client.Client, progress io.Writer, taskQueue, id string, in workflows.Input) (*workflows.Result, client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
@@ -111,7 +110,7 @@ func startBatchAndWait(ctx context.Context, c client.Client, taskQueue, id strin
 	if err != nil {
 		return nil, nil, fmt.Errorf("start %s: %w", id, err)
 	}
-	fmt.Fprintf(os.Stderr, "workflow %s run %s started on task queue %s; waiting...\n", run.GetID(), run.GetRunID(), taskQueue)
+	fmt.Fprintf(progress, "workflow %s run %s started on task queue %s; waiting...\n", run.GetID(), run.GetRunID(), taskQueue)
 	var res workflows.Result
 	if err := run.Get(ctx, &res); err != nil {
 		// The innermost application error says what went wrong and what to do.

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -38,16 +37,16 @@ type scheduleOpts struct {
 	set     map[string]bool // flags given on the command line
 }
 
-func runSchedule(ctx context.Context, args []string) error {
+func runSchedule(ctx context.Context, cl *cli, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(os.Stderr, "usage: starter "+scheduleUsage)
+		fmt.Fprintln(cl.stderr, "usage: starter "+scheduleUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
 		return errors.New("schedule: missing subcommand")
 	}
 	sub := args[0]
-	fs, cfg := batchFlags("schedule "+sub, scheduleUsage)
+	fs, cfg := batchFlags(cl, "schedule "+sub, scheduleUsage)
 	o := &scheduleOpts{}
 	fs.StringVar(&o.spec.Dataset, "dataset", "taxi", "dataset (model) of the schedule; its id is batch-monitoring-<dataset>")
 	fs.DurationVar(&o.spec.Every, "every", batchsched.DefaultEvery, "interval between runs")
@@ -80,7 +79,7 @@ func runSchedule(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Close()
-	return scheduleCommand(ctx, c, sub, o, os.Stdout)
+	return scheduleCommand(ctx, c, sub, o, cl.stdout)
 }
 
 // scheduleCommand runs one schedule subcommand against c.

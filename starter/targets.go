@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
@@ -15,8 +14,8 @@ func init() {
 	register("targets", "upload a target CSV (id,duration lines) into the target collection", runTargets)
 }
 
-func runTargets(ctx context.Context, args []string) error {
-	fs, cfg := batchFlags("targets", "targets --file target.csv")
+func runTargets(ctx context.Context, c *cli, args []string) error {
+	fs, cfg := batchFlags(c, "targets", "targets --file target.csv")
 	file := fs.String("file", "target.csv", "target CSV: id,value lines, header optional (send_data.py's target.csv)")
 	batchSize := fs.Int("batch", 1000, "documents per InsertMany")
 	if err := fs.Parse(args); err != nil {
@@ -37,13 +36,13 @@ func runTargets(ctx context.Context, args []string) error {
 	t0 := time.Now()
 	st, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), batch.FieldTargetValue, targets, *batchSize,
 		func(s batch.UploadStats) {
-			fmt.Fprintf(os.Stderr, "\r%d/%d uploaded", s.Inserted+s.Duplicates, len(targets))
+			fmt.Fprintf(c.stderr, "\r%d/%d uploaded", s.Inserted+s.Duplicates, len(targets))
 		})
-	fmt.Fprintln(os.Stderr)
+	fmt.Fprintln(c.stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stdout, "file=%s\ntargets=%d\ninserted=%d\nalready_present=%d\nseconds=%.1f\n",
+	fmt.Fprintf(c.stdout, "file=%s\ntargets=%d\ninserted=%d\nalready_present=%d\nseconds=%.1f\n",
 		*file, len(targets), st.Inserted, st.Duplicates, time.Since(t0).Seconds())
 	return nil
 }

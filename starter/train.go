@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -14,8 +13,9 @@ func init() {
 	register("train", "fit the trip-duration model on a TLC month and save the artifact", runTrain)
 }
 
-func runTrain(ctx context.Context, args []string) error {
+func runTrain(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
 	trainPath := fs.String("train", "data/green_tripdata_2021-01.parquet", "TLC parquet month to fit on")
 	validatePath := fs.String("validate", "data/green_tripdata_2021-02.parquet", "TLC parquet month to measure on (empty: none)")
 	out := fs.String("out", "models/duration_model.json", "where to write the model artifact")
@@ -32,11 +32,11 @@ func runTrain(ctx context.Context, args []string) error {
 	if err := m.Save(*out); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stdout, "model_version=%s\nrows=%d\ncategories=%d\ntrain_rmse=%.6f\n",
+	fmt.Fprintf(c.stdout, "model_version=%s\nrows=%d\ncategories=%d\ntrain_rmse=%.6f\n",
 		m.Version, m.Training.Rows, len(m.CategoryCoef), m.Training.RMSE)
 	if *validatePath != "" {
-		fmt.Fprintf(os.Stdout, "validation_rows=%d\nvalidation_rmse=%.6f\n", m.Training.ValidationRows, m.Training.ValidationRMSE)
+		fmt.Fprintf(c.stdout, "validation_rows=%d\nvalidation_rmse=%.6f\n", m.Training.ValidationRows, m.Training.ValidationRMSE)
 	}
-	fmt.Fprintf(os.Stdout, "saved=%s\n", *out)
+	fmt.Fprintf(c.stdout, "saved=%s\n", *out)
 	return nil
 }

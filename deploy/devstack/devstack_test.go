@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"image/png"
 	"io"
@@ -12,27 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelmon/modelmon/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -57,11 +40,7 @@ func TestDevstackShortMode(t *testing.T) {
 		t.Skip("starts the whole stack")
 	}
 	// The stack resolves data/, models/ and config.yaml from the repository root.
-	wd, _ := os.Getwd()
-	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chdir(wd) })
+	t.Chdir(testutil.RepoRoot(t))
 	dir := t.TempDir()
 	o := Options{
 		DataDir: dir, MongoAddr: addr(t), TemporalPort: freePort(t), UIPort: freePort(t),
@@ -73,7 +52,7 @@ func TestDevstackShortMode(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o, &out, log) }()
 	deadline := time.Now().Add(3 * time.Minute)
@@ -115,7 +94,7 @@ func TestDevstackShortMode(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel2()
 	o.NoDemo, o.ExitAfterDemo = true, true
-	var out2 syncBuffer
+	var out2 testutil.SyncBuffer
 	if err := Run(ctx2, o, &out2, log); err != nil {
 		t.Fatalf("second start: %v\n%s", err, out2.String())
 	}
@@ -182,11 +161,7 @@ func uiShot(t *testing.T, ui string) {
 
 // A taken port is a clear error at once, before anything starts.
 func TestDevstackTakenPort(t *testing.T) {
-	wd, _ := os.Getwd()
-	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chdir(wd) })
+	t.Chdir(testutil.RepoRoot(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

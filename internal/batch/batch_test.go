@@ -67,17 +67,10 @@ func TestIDsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAppendAndSliceDataset(t *testing.T) {
+func TestSetTargets(t *testing.T) {
 	d := sample()
-	out := NewEmptyLike(report.TaxiConfig(), d.Rows)
-	for from := 0; from < d.Rows; from += 10 {
-		AppendDataset(out, SliceDataset(d, from, min(from+10, d.Rows)))
-	}
-	if !reflect.DeepEqual(out, d) {
-		t.Fatalf("append of slices differs:\n got %+v\nwant %+v", out, d)
-	}
 	// Targets joined separately.
-	cur := SliceDataset(d, 0, d.Rows)
+	cur := d.Slice(0, d.Rows)
 	tgt := &report.Dataset{Rows: d.Rows, Target: d.Target, TargetValid: d.TargetValid}
 	cur.Target, cur.TargetValid = nil, nil
 	if err := SetTargets(cur, tgt); err != nil || !reflect.DeepEqual(cur.Target, d.Target) {

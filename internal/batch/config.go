@@ -79,6 +79,12 @@ func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
 }
 
+// ConfigFromGetenv is ConfigFromEnv with the environment read through getenv
+// (os.Getenv, or a test's map).
+func ConfigFromGetenv(getenv func(string) string) Config {
+	return configFromLookup(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+}
+
 func configFromLookup(lookup func(string) (string, bool)) Config {
 	var c Config
 	for _, s := range Settings {

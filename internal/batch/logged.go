@@ -30,7 +30,7 @@ func NewChunkBuilder(ds *Dataset, rows int) *ChunkBuilder {
 	return &ChunkBuilder{
 		ds:   ds,
 		IDs:  make([]string, 0, rows),
-		Data: NewEmptyLike(ds.Report, rows),
+		Data: newChunk(ds.Report, rows),
 		num:  map[string]float64{},
 		cat:  map[string]string{},
 	}
@@ -86,7 +86,7 @@ func (b *ChunkBuilder) Dataset() *report.Dataset {
 // Reset empties the builder for the next chunk.
 func (b *ChunkBuilder) Reset(rows int) {
 	b.IDs = make([]string, 0, rows)
-	b.Data = NewEmptyLike(b.ds.Report, rows)
+	b.Data = newChunk(b.ds.Report, rows)
 }
 
 // Rows is the number of rows added since the last Reset.
@@ -198,3 +198,10 @@ func redact(uri string) string {
 }
 
 func indexOf(s, sub string) int { return strings.Index(s, sub) }
+
+// newChunk returns an empty dataset of cfg's columns with room for rows rows.
+func newChunk(cfg report.Config, rows int) *report.Dataset {
+	d := report.NewDataset(cfg)
+	d.Grow(rows)
+	return d
+}

@@ -188,12 +188,13 @@ func (s Staging) ReadDatasets(ctx context.Context, refs []StageRef, cfgs []repor
 	}
 	out := make([]*report.Dataset, len(refs))
 	for k, r := range refs {
-		d := NewEmptyLike(cfgs[k], r.Rows)
+		d := report.NewDataset(cfgs[k])
+		d.Grow(r.Rows)
 		for i, p := range parts[r.Stage] {
 			if p == nil {
 				return nil, fmt.Errorf("%w: stage %s of run %s misses chunk %d of %d", ErrStageIncomplete, r.Stage, run, i, r.Chunks)
 			}
-			AppendDataset(d, p)
+			d.AppendDataset(p)
 			parts[r.Stage][i] = nil
 		}
 		out[k] = d

@@ -7,16 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelmon/modelmon/internal/testutil"
 )
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(t testing.TB) string { return testutil.RepoRoot(t) }
 
 // seedDir lays the seed's config.yaml out as the seed service had it: the reference
 // under ./datasets next to the config.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/modelmon/modelmon/internal/report"
 )
 
 // Routes mounts the monitor's endpoints on r:
@@ -199,7 +201,7 @@ func catField(v any) (string, bool, error) {
 		if err != nil {
 			return "", false, fmt.Errorf("%s is not a float64", x)
 		}
-		return formatCategoryNumber(f), true, nil
+		return report.FormatCategoryNumber(f), true, nil
 	case bool:
 		return strconv.FormatBool(x), true, nil
 	default:

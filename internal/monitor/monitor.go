@@ -411,7 +411,10 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 		d.collect = nil
 	}
 	if collected != nil {
-		d.ref = concatDatasets(d.fileRef, collected, d.numNames, d.catNames)
+		d.ref = collected
+		if d.fileRef != nil && d.fileRef.Rows > 0 {
+			d.ref = report.Concat(d.fileRef, collected)
+		}
 		m.log.Info("monitor: reference complete", "dataset", d.name, "rows", d.ref.Rows, "collected", collected.Rows)
 	}
 	if !d.window.full() || d.ref == nil {
@@ -470,67 +473,6 @@ func (r *ring) dataset(numNames, catNames []string) *report.Dataset {
 		ds.Prediction = nil
 	}
 	return ds
-}
-
-// concatDatasets appends b's rows to a's (a may be nil) into a new Dataset. The
-// result has predictions only if both have them.
-func concatDatasets(a, b *report.Dataset, numNames, catNames []string) *report.Dataset {
-	if a == nil || a.Rows == 0 {
-		return b
-	}
-	out := &report.Dataset{Rows: a.Rows + b.Rows, Numerical: map[string]*report.NumColumn{}, Categorical: map[string]*report.CatColumn{}}
-	for _, n := range numNames {
-		ca, cb := a.Numerical[n], b.Numerical[n]
-		out.Numerical[n] = &report.NumColumn{
-			Values: slices.Concat(ca.Values, cb.Values),
-			Valid:  concatValid(ca.Valid, a.Rows, cb.Valid, b.Rows),
-		}
-	}
-	for _, n := range catNames {
-		ca, cb := a.Categorical[n], b.Categorical[n]
-		out.Categorical[n] = &report.CatColumn{
-			Values: slices.Concat(ca.Values, cb.Values),
-			Valid:  concatValid(ca.Valid, a.Rows, cb.Valid, b.Rows),
-		}
-	}
-	if a.Prediction != nil && b.Prediction != nil {
-		out.Prediction = slices.Concat(a.Prediction, b.Prediction)
-	}
-	switch {
-	case a.Target == nil && b.Target == nil:
-	default:
-		out.Target = slices.Concat(orZeros(a.Target, a.Rows), orZeros(b.Target, b.Rows))
-		va, vb := a.TargetValid, b.TargetValid
-		if a.Target == nil {
-			va = make([]bool, a.Rows)
-		}
-		if b.Target == nil {
-			vb = make([]bool, b.Rows)
-		}
-		out.TargetValid = concatValid(va, a.Rows, vb, b.Rows)
-	}
-	return out
-}
-
-func orZeros(x []float64, n int) []float64 {
-	if x == nil {
-		return make([]float64, n)
-	}
-	return x
-}
-
-func concatValid(a []bool, na int, b []bool, nb int) []bool {
-	if a == nil && b == nil {
-		return nil
-	}
-	out := make([]bool, 0, na+nb)
-	for i := range na {
-		out = append(out, a == nil || a[i])
-	}
-	for i := range nb {
-		out = append(out, b == nil || b[i])
-	}
-	return out
 }
 
 // result is what one computation exports.

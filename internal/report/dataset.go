@@ -1,9 +1,9 @@
 package report
 
 import (
-	"github.com/modelmon/modelmon/internal/metrics"
 	"strconv"
 
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -16,6 +16,12 @@ type (
 
 // Dataset is the columnar input of Compute: features, the model's prediction and,
 // where known, the target. All columns have Rows entries.
+//
+// A feature value or a target can be missing in a row (Valid, TargetValid); a
+// prediction cannot: Compute uses the prediction column whole (prediction drift,
+// regression quality), so a Dataset has predictions for every row or none
+// (Prediction nil). Append, AppendDataset and Concat keep to that and never invent a
+// value; see AppendDataset for the rule.
 type Dataset struct {
 	Rows        int
 	Numerical   map[string]*NumColumn
@@ -46,7 +52,9 @@ type Row struct {
 	Target     *float64
 }
 
-// Append adds one row. It keeps Valid slices only once a value is missing.
+// Append adds one row. It keeps Valid slices only once a value is missing. A
+// dataset that already has rows but no predictions (see AppendDataset) stays
+// without.
 func (d *Dataset) Append(r Row) {
 	for name, c := range d.Numerical {
 		v, ok := r.Num[name]
@@ -58,7 +66,12 @@ func (d *Dataset) Append(r Row) {
 		c.Values = append(c.Values, v)
 		c.Valid = appendValid(c.Valid, ok, d.Rows)
 	}
-	d.Prediction = append(d.Prediction, r.Prediction)
+	if d.Prediction != nil || d.Rows == 0 {
+		d.Prediction = append(d.Prediction, r.Prediction)
+	}
+	if d.Target == nil && d.Rows > 0 {
+		d.Target, d.TargetValid = make([]float64, d.Rows), make([]bool, d.Rows)
+	}
 	if r.Target != nil {
 		d.Target = append(d.Target, *r.Target)
 	} else {

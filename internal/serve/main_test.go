@@ -35,38 +35,20 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var err error
-	if mdl, err = model.Load(modelPath); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if rides, err = readRides(ridesPath); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "serve-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if ferret, err = mongotest.Start(ctx, mongotest.Options{Dir: dir, Addr: "127.0.0.1:0"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer ferret.Stop()
-	if client, err = store.Connect(ctx, ferret.URI); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer client.Disconnect(context.Background())
-	return m.Run()
+	os.Exit(mongotest.Main(m, func(ctx context.Context, s *mongotest.Server) (func(), error) {
+		ferret = s
+		var err error
+		if mdl, err = model.Load(modelPath); err != nil {
+			return nil, err
+		}
+		if rides, err = readRides(ridesPath); err != nil {
+			return nil, err
+		}
+		if client, err = store.Connect(ctx, s.URI); err != nil {
+			return nil, err
+		}
+		return func() { _ = client.Disconnect(context.Background()) }, nil
+	}))
 }
 
 func readRides(path string) ([]map[string]any, error) {

@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -20,33 +18,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "store-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ferret, err = mongotest.Start(ctx, mongotest.Options{Dir: dir, Addr: "127.0.0.1:0"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer ferret.Stop()
-	client, err = store.Connect(ctx, ferret.URI)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer client.Disconnect(context.Background())
-	if err := store.Ping(ctx, client); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(mongotest.Main(m, func(ctx context.Context, s *mongotest.Server) (func(), error) {
+		ferret = s
+		var err error
+		if client, err = store.Connect(ctx, s.URI); err != nil {
+			return nil, err
+		}
+		disconnect := func() { _ = client.Disconnect(context.Background()) }
+		if err := store.Ping(ctx, client); err != nil {
+			disconnect()
+			return nil, err
+		}
+		return disconnect, nil
+	}))
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -22,12 +21,17 @@ import (
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/internal/testutil"
 )
 
-// RepoRoot is the module's root directory.
+// RepoRoot is the module's root directory (testutil.FindRepoRoot; it panics when
+// the tests run outside the repository).
 func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	root, err := testutil.FindRepoRoot()
+	if err != nil {
+		panic(err)
+	}
+	return root
 }
 
 // DataPath is a file of the repository's data/ directory.
