@@ -36,7 +36,7 @@ const DefaultChunkRows = 10_000
 // Activities holds what the activities need. The worker registers one filled value;
 // the workflow calls its methods through a nil *Activities.
 type Activities struct {
-	// DB is the prediction log's database (batch.Database).
+	// DB is the prediction log's database (mongodb.Database).
 	DB *mongo.Database
 	// Model scores the reference.
 	Model *model.Model

@@ -19,6 +19,7 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 )
 
@@ -75,14 +76,14 @@ func newFixture(t *testing.T, n, chunkRows int) *fixture {
 	for i := range outside {
 		outside[i].ReceivedAt = day.End.Add(time.Duration(i) * time.Second) // end is exclusive
 	}
-	if err := batchtest.InsertRides(ctx, db.Collection(batch.CollData), append(append([]batchtest.Ride{}, rides...), outside...), testModel.Version); err != nil {
+	if err := batchtest.InsertRides(ctx, db.Collection(mongodb.CollectionData), append(append([]batchtest.Ride{}, rides...), outside...), testModel.Version); err != nil {
 		t.Fatal(err)
 	}
 	bad := []any{
 		bson.D{{Key: "_id", Value: "no-prediction"}, {Key: "received_at", Value: day.Start.Add(time.Minute)}, {Key: "prediction", Value: nil}},
 		bson.D{{Key: "_id", Value: "string-prediction"}, {Key: "received_at", Value: day.Start.Add(time.Minute)}, {Key: "prediction", Value: "12"}},
 	}
-	if _, err := db.Collection(batch.CollData).InsertMany(ctx, bad); err != nil {
+	if _, err := db.Collection(mongodb.CollectionData).InsertMany(ctx, bad); err != nil {
 		t.Fatal(err)
 	}
 	dataDir := t.TempDir()
@@ -308,7 +309,7 @@ func TestJoinTargetFromCSVAndCollection(t *testing.T) {
 
 	// The collection, as uploaded by `starter targets` (twice: idempotent).
 	for i := 0; i < 2; i++ {
-		st, err := batch.UploadTargets(ctx, f.a.DB.Collection(batch.CollTarget), batch.FieldTargetValue, targets[:240], 100, nil)
+		st, err := batch.UploadTargets(ctx, f.a.DB.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets[:240], 100, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +412,7 @@ func TestPipelineActivities(t *testing.T) {
 	if !res.KeptCompleted || res.StagingDeleted == 0 {
 		t.Errorf("failed insert %+v", res)
 	}
-	n, err := batchtest.Count(ctx, f.a.DB.Collection(batch.CollReport), bson.D{{Key: "_id", Value: res.ID}})
+	n, err := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionReport), bson.D{{Key: "_id", Value: res.ID}})
 	if err != nil || n != 1 {
 		t.Fatalf("%d documents: %v", n, err)
 	}
@@ -423,7 +424,7 @@ func TestPipelineActivities(t *testing.T) {
 	if err != nil || !strings.Contains(string(rep), `"regression"`) {
 		t.Errorf("report %v", err)
 	}
-	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(batch.CollStaging), bson.D{}); n != 0 {
+	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionStaging), bson.D{}); n != 0 {
 		t.Errorf("%d staging documents left", n)
 	}
 	// A retry of the completed InsertResults whose earlier attempt saved the document and

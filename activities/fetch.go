@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // FetchInput selects the logged predictions of a run.
@@ -111,7 +112,7 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 		}
 	}
 
-	filter := bson.D{{Key: batch.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: p.Window.Start}, {Key: "$lt", Value: p.Window.End}}}}
+	filter := bson.D{{Key: mongodb.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: p.Window.Start}, {Key: "$lt", Value: p.Window.End}}}}
 	proj := bson.D{}
 	for _, f := range ds.Fields() {
 		proj = append(proj, bson.E{Key: f, Value: 1})
@@ -141,9 +142,9 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 	}
 	for cur.Next(ctx) {
 		if done != nil {
-			if id, ok := cur.Current.Lookup(batch.FieldID).StringValueOK(); ok {
+			if id, ok := cur.Current.Lookup(mongodb.FieldID).StringValueOK(); ok {
 				if _, staged := done[id]; staged {
-					if v, ok := cur.Current.Lookup(batch.FieldModelVersion).StringValueOK(); ok && v != "" {
+					if v, ok := cur.Current.Lookup(mongodb.FieldModelVersion).StringValueOK(); ok && v != "" {
 						versions[v]++
 					}
 					continue

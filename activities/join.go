@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -182,7 +183,7 @@ func (a *Activities) readTargets(ctx context.Context, coll string, filter bson.D
 				continue
 			}
 		}
-		v, ok := batch.NumValue(cur.Current.Lookup(batch.FieldTargetValue))
+		v, ok := batch.NumValue(cur.Current.Lookup(mongodb.FieldTargetDuration))
 		if !ok {
 			continue
 		}

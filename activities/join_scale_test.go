@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -52,7 +53,7 @@ func TestJoin62kTargets(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	t0 = time.Now()
-	if _, err := batch.UploadTargets(ctx, f.a.DB.Collection(batch.CollTarget), batch.FieldTargetValue, targets, 1000, nil); err != nil {
+	if _, err := batch.UploadTargets(ctx, f.a.DB.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets, 1000, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("upload of %d targets (starter targets): %s", n, time.Since(t0).Round(time.Millisecond))

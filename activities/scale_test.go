@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -184,7 +185,7 @@ func TestScaleFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	coll := f.a.DB.Collection(batch.CollData)
+	coll := f.a.DB.Collection(mongodb.CollectionData)
 	for k := 0; k*len(rides) < n; k++ {
 		part := make([]batchtest.Ride, 0, len(rides))
 		for i, r := range rides {

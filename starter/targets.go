@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 func init() {
@@ -35,7 +36,7 @@ func runTargets(ctx context.Context, args []string) error {
 	}
 	defer closeDB()
 	t0 := time.Now()
-	st, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), batch.FieldTargetValue, targets, *batchSize,
+	st, err := batch.UploadTargets(ctx, db.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets, *batchSize,
 		func(s batch.UploadStats) {
 			fmt.Fprintf(os.Stderr, "\r%d/%d uploaded", s.Inserted+s.Duplicates, len(targets))
 		})

@@ -73,7 +73,7 @@ func compactTime(t time.Time) string {
 	return t.Format(compact)
 }
 
-// ReportID is the _id of the result document of (dataset, window) in CollReport:
+// ReportID is the _id of the result document of (dataset, window) in the report collection:
 // "<dataset>/<start>/<end>" with RFC 3339 UTC times. The same window always has the
 // same id, so a retried or repeated run replaces its document instead of adding one.
 func ReportID(dataset string, w Window) string {

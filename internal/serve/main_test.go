@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/store"
@@ -61,7 +62,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer ferret.Stop()
-	if client, err = store.Connect(ctx, ferret.URI); err != nil {
+	if client, err = mongodb.Connect(ctx, ferret.URI); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -111,12 +112,12 @@ type testEnv struct {
 
 func newEnv(t *testing.T, lopts store.LoggerOptions, cfg serve.Config, edit func(*serve.Deps)) *testEnv {
 	t.Helper()
-	coll := client.Database(store.Database).Collection(store.CollectionData)
+	coll := client.Database(mongodb.Database).Collection(mongodb.CollectionData)
 	plog := store.NewLogger(coll, lopts)
 	deps := serve.Deps{
 		Model: mdl,
 		Sink:  plog,
-		Ping:  func(ctx context.Context) error { return store.Ping(ctx, client) },
+		Ping:  func(ctx context.Context) error { return mongodb.Ping(ctx, client) },
 	}
 	if edit != nil {
 		edit(&deps)

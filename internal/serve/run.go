@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 )
@@ -83,7 +84,7 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("online: %w", err)
 		}
 	}
-	client, err := store.Connect(ctx, opts.MongoURI)
+	client, err := mongodb.Connect(ctx, opts.MongoURI)
 	if err != nil {
 		return fmt.Errorf("online: %w", err)
 	}
@@ -95,8 +96,8 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := store.Ping(pingCtx, client); err != nil {
-		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", store.RedactURI(opts.MongoURI), "err", err)
+	if err := mongodb.Ping(pingCtx, client); err != nil {
+		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", mongodb.RedactURI(opts.MongoURI), "err", err)
 	}
 	cancel()
 
@@ -122,11 +123,11 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		}
 	}
-	plog := store.NewLogger(store.DataCollection(client), sopts)
+	plog := store.NewLogger(mongodb.DataCollection(client), sopts)
 	srv, err := New(opts.HTTP, Deps{
 		Model:      m,
 		Sink:       plog,
-		Ping:       func(ctx context.Context) error { return store.Ping(ctx, client) },
+		Ping:       func(ctx context.Context) error { return mongodb.Ping(ctx, client) },
 		Logger:     log,
 		Spool:      sp,
 		OnRecord:   opts.OnRecord,
@@ -166,7 +167,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	so := plog.Options()
 	log.Info("online service listening", "addr", ln.Addr().String(),
-		"mongodb", store.RedactURI(opts.MongoURI), "database", store.Database, "collection", store.CollectionData,
+		"mongodb", mongodb.RedactURI(opts.MongoURI), "database", mongodb.Database, "collection", mongodb.CollectionData,
 		"model", opts.ModelPath, "model_version", m.Version,
 		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
 		"spool_dir", opts.SpoolDir, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")

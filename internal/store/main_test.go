@@ -9,8 +9,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
-	"github.com/modelmon/modelmon/internal/store"
 )
 
 // One embedded FerretDB for the whole test binary.
@@ -38,13 +38,13 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer ferret.Stop()
-	client, err = store.Connect(ctx, ferret.URI)
+	client, err = mongodb.Connect(ctx, ferret.URI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer client.Disconnect(context.Background())
-	if err := store.Ping(ctx, client); err != nil {
+	if err := mongodb.Ping(ctx, client); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // Collector reads the result documents at most once per MinInterval (scrapes in
@@ -42,7 +43,7 @@ func New(db *mongo.Database, log *slog.Logger) *Collector {
 		return prometheus.NewDesc("modelmon_batch_"+name, help, labels, nil)
 	}
 	return &Collector{
-		coll: db.Collection(batch.CollReport), log: log, MinInterval: 10 * time.Second,
+		coll: db.Collection(mongodb.CollectionReport), log: log, MinInterval: 10 * time.Second,
 		rmse:       d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
 		share:      d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
 		drift:      d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),

@@ -16,6 +16,7 @@ import (
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -52,14 +53,14 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("load model (MODEL_PATH=%s): %w", cfg.ModelPath, err)
 		}
-		mc, err := batch.Connect(ctx, cfg.MongoURI)
+		mc, err := mongodb.Open(ctx, cfg.MongoURI)
 		if err != nil {
 			return nil, err
 		}
 		w.mongo = mc
 		dbName := cfg.Database
 		if dbName == "" {
-			dbName = batch.Database
+			dbName = mongodb.Database
 		}
 		w.Activities = &activities.Activities{
 			DB:         mc.Database(dbName),
