@@ -4,39 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/mongodb"
 )
-
-// FetchInput selects the logged predictions of a run.
-type FetchInput struct {
-	// Run keys the run's staging (the workflow uses "<workflow id>/<run id>").
-	Run     string `json:"run"`
-	Dataset string `json:"dataset"`
-	// WindowStart nil means: the end of the last window the dataset's runs covered,
-	// or WindowEnd - 24h before the first run.
-	WindowStart *time.Time `json:"window_start,omitempty"`
-	WindowEnd   time.Time  `json:"window_end"`
-}
-
-// FetchResult locates the staged predictions. An empty window (nothing to cover) has
-// Current.Rows 0 and Window.Start == Window.End.
-type FetchResult struct {
-	Window  batch.Window   `json:"window"`
-	Current batch.StageRef `json:"current"`
-	// Skipped logged documents had no usable prediction or id.
-	Skipped int `json:"skipped,omitempty"`
-	// ModelVersions counts rows by the model version that served them (at most 10).
-	ModelVersions []batch.ModelVersionCount `json:"model_versions,omitempty"`
-	// ResumedFromChunk is the chunk this attempt started from (0: from scratch).
-	ResumedFromChunk int `json:"resumed_from_chunk,omitempty"`
-}
 
 // fetchProgress is FetchPredictions' heartbeat: the resolved window and the chunks
 // written so far (chunks 0..Seq-1 hold Rows rows).
@@ -55,7 +31,7 @@ const maxModelVersions = 10
 // its predecessor reported, scans the window again and stages only the other rows,
 // from the next chunk on. Rewritten chunks replace what a crashed attempt left, so
 // every logged row is staged exactly once.
-func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*FetchResult, error) {
+func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
@@ -73,7 +49,7 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 		}
 		p = fetchProgress{Window: w}
 	}
-	res := &FetchResult{Window: p.Window, ResumedFromChunk: p.Seq}
+	res := &batchapi.FetchResult{Window: p.Window, ResumedFromChunk: p.Seq}
 	res.Current = batch.StageRef{Run: in.Run, Stage: batch.StageCurrent}
 	if !p.Window.End.After(p.Window.Start) {
 		log.Info("window is empty: nothing to fetch", "window", p.Window.String())
@@ -184,7 +160,7 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 }
 
 // resolveWindow applies the defaults of an open window start.
-func (a *Activities) resolveWindow(ctx context.Context, in FetchInput) (batch.Window, error) {
+func (a *Activities) resolveWindow(ctx context.Context, in batchapi.FetchInput) (batch.Window, error) {
 	end := in.WindowEnd.UTC()
 	if end.IsZero() {
 		return batch.Window{}, badInput(nil, "window_end is missing")

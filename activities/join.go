@@ -12,32 +12,10 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
-
-// JoinInput names the staged predictions and where their targets are.
-type JoinInput struct {
-	Run     string         `json:"run"`
-	Dataset string         `json:"dataset"`
-	Current batch.StageRef `json:"current"`
-	// Targets is the path of a target CSV ("id,value" lines, header optional;
-	// relative to DATA_DIR); empty reads the dataset's target collection.
-	Targets string `json:"targets,omitempty"`
-}
-
-// JoinResult locates the staged target column (stage "target", chunk for chunk and
-// row for row aligned with the current stage).
-type JoinResult struct {
-	Targets batch.StageRef `json:"targets"`
-	// Source is "csv:<path>" or "collection:<name>".
-	Source string `json:"source"`
-	// Matched rows have a target; InDomain of them are measured by regression quality.
-	Matched  int `json:"matched"`
-	InDomain int `json:"in_domain"`
-	// ResumedChunks were done by an earlier attempt.
-	ResumedChunks int `json:"resumed_chunks,omitempty"`
-}
 
 type joinProgress struct {
 	Done     []int `json:"done"`
@@ -54,13 +32,13 @@ type idChunk struct {
 // the targets (the whole CSV, or the target collection's entries for the window's
 // ids), probed with every staged row. It writes one target chunk per current chunk
 // and never updates logged documents; rerunning it rewrites the same chunks.
-func (a *Activities) JoinTarget(ctx context.Context, in JoinInput) (*JoinResult, error) {
+func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*batchapi.JoinResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
 		return nil, err
 	}
-	res := &JoinResult{Targets: batch.StageRef{Run: in.Run, Stage: batch.StageTarget, Chunks: in.Current.Chunks, Rows: in.Current.Rows}}
+	res := &batchapi.JoinResult{Targets: batch.StageRef{Run: in.Run, Stage: batch.StageTarget, Chunks: in.Current.Chunks, Rows: in.Current.Rows}}
 	var p joinProgress
 	if resume(ctx, &p) {
 		res.ResumedChunks = len(p.Done)

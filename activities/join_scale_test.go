@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
@@ -47,7 +48,7 @@ func TestJoin62kTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	res := mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur, Targets: "target.csv"})
+	res := mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur, Targets: "target.csv"})
 	t.Logf("join of %d rows with a %d-line CSV: %s", n, n, time.Since(t0).Round(time.Millisecond))
 	if res.Matched != n {
 		t.Fatalf("%+v", res)
@@ -58,7 +59,7 @@ func TestJoin62kTargets(t *testing.T) {
 	}
 	t.Logf("upload of %d targets (starter targets): %s", n, time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
-	res = mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur})
+	res = mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur})
 	el := time.Since(t0)
 	t.Logf("join of %d rows with the %d-document target collection: %s", n, n, el.Round(time.Millisecond))
 	if res.Matched != n {

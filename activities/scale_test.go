@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
@@ -156,7 +157,7 @@ func TestScaleComputeMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("FerretDB: staged %d chunks in %s", refChunks+2*len(cur), time.Since(t3).Round(time.Millisecond))
-	cm := mustRun[ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, ComputeInput{Run: runKey, Dataset: "taxi",
+	cm := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi",
 		Reference: batch.StageRef{Run: runKey, Stage: batch.StageReference, Chunks: refChunks, Rows: refRows},
 		Current:   batch.StageRef{Run: runKey, Stage: batch.StageCurrent, Chunks: len(cur), Rows: n},
 		Targets:   batch.StageRef{Run: runKey, Stage: batch.StageTarget, Chunks: len(cur), Rows: n}})

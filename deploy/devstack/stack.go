@@ -25,8 +25,6 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
-	"github.com/modelmon/modelmon/internal/batch/batchsched"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/devtemporal"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
@@ -34,6 +32,8 @@ import (
 	"github.com/modelmon/modelmon/internal/replay"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/starter/batchsched"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 

@@ -29,11 +29,12 @@ import (
 
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
-	"github.com/modelmon/modelmon/internal/batch/batchsched"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
+	"github.com/modelmon/modelmon/starter/batchsched"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -335,7 +336,7 @@ func (e *env) killedWorker(t *testing.T, ctx context.Context) {
 	hist := e.history(t, ctx, wfID, run.GetRunID())
 	checkPayloads(t, hist)
 	// The fetch was retried once and resumed from its heartbeat.
-	var fetch activities.FetchResult
+	var fetch batchapi.FetchResult
 	attempts := 0
 	scheduled := map[int64]string{}
 	for _, ev := range hist.Events {

@@ -27,13 +27,14 @@ import (
 
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -581,7 +582,7 @@ func (e *faultEnv) corruptReference(t *testing.T, ctx context.Context) {
 	if !errors.As(err, &appErr) {
 		t.Fatalf("failure %T is no ApplicationError: %v", err, err)
 	}
-	if !appErr.NonRetryable() || appErr.Type() != activities.ErrBadInput {
+	if !appErr.NonRetryable() || appErr.Type() != batchapi.ErrBadInput {
 		t.Errorf("application error: type %q, non-retryable %v", appErr.Type(), appErr.NonRetryable())
 	}
 	msg := strings.ToLower(appErr.Error())
