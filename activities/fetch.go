@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -43,7 +44,10 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	var p fetchProgress
 	resumed := resume(ctx, &p)
 	if !resumed {
-		w, err := a.resolveWindow(ctx, in)
+		w, err := a.results().ResolveWindow(ctx, in.Dataset, in.WindowStart, in.WindowEnd)
+		if errors.Is(err, batch.ErrBadWindow) {
+			return nil, badInput(err, "%v", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -157,33 +161,6 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	res.ModelVersions = topVersions(versions)
 	log.Info("fetched logged predictions", "dataset", ds.Name, "window", p.Window.String(), "rows", p.Rows, "chunks", p.Seq, "skipped", skipped)
 	return res, nil
-}
-
-// resolveWindow applies the defaults of an open window start.
-func (a *Activities) resolveWindow(ctx context.Context, in batchapi.FetchInput) (batch.Window, error) {
-	end := in.WindowEnd.UTC()
-	if end.IsZero() {
-		return batch.Window{}, badInput(nil, "window_end is missing")
-	}
-	if in.WindowStart != nil {
-		w := batch.Window{Start: in.WindowStart.UTC(), End: end}
-		if err := w.Validate(); err != nil {
-			return w, badInput(err, "malformed window: %v", err)
-		}
-		return w, nil
-	}
-	last, found, err := a.results().LastWindowEnd(ctx, in.Dataset)
-	if err != nil {
-		return batch.Window{}, err
-	}
-	start := end.Add(-batch.DefaultLookback)
-	if found {
-		start = last
-	}
-	if start.After(end) {
-		start = end // already covered: an empty window
-	}
-	return batch.Window{Start: start, End: end}, nil
 }
 
 func topVersions(m map[string]int) []batch.ModelVersionCount {

@@ -44,13 +44,13 @@ func New(db *mongo.Database, log *slog.Logger) *Collector {
 	}
 	return &Collector{
 		coll: db.Collection(mongodb.CollectionReport), log: log, MinInterval: 10 * time.Second,
-		rmse:       d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
-		share:      d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
-		drift:      d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),
-		windowEnd:  d("last_window_end_timestamp_seconds", "End of the window of the latest completed batch run.", "dataset"),
-		rows:       d("last_current_rows", "Logged predictions in the window of the latest completed batch run.", "dataset"),
-		windowsDesc:   d("windows", "Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).", "dataset", "status"),
-		scrapeErrs: d("metrics_read_errors_total", "Failed reads of the report collection for these metrics."),
+		rmse:        d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
+		share:       d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
+		drift:       d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),
+		windowEnd:   d("last_window_end_timestamp_seconds", "End of the window of the latest completed batch run.", "dataset"),
+		rows:        d("last_current_rows", "Logged predictions in the window of the latest completed batch run.", "dataset"),
+		windowsDesc: d("windows", "Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).", "dataset", "status"),
+		scrapeErrs:  d("metrics_read_errors_total", "Failed reads of the report collection for these metrics."),
 	}
 }
 
