@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
@@ -92,14 +90,9 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 		}
 	}
 
-	filter := bson.D{{Key: mongodb.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: p.Window.Start}, {Key: "$lt", Value: p.Window.End}}}}
-	proj := bson.D{}
-	for _, f := range ds.Fields() {
-		proj = append(proj, bson.E{Key: f, Value: 1})
-	}
-	cur, err := a.DB.Collection(ds.Collection).Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(2000))
+	cur, err := batch.FindLogged(ctx, a.DB, &ds, p.Window)
 	if err != nil {
-		return nil, fmt.Errorf("find logged predictions of %s in %s: %w", ds.Name, p.Window, err)
+		return nil, err
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 

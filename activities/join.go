@@ -7,13 +7,10 @@ import (
 	"os"
 	"slices"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
-	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -94,7 +91,7 @@ func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*ba
 		res.Source = "collection:" + ds.TargetCollection
 		if a.TargetLookup == "in" {
 			lookup = func(ctx context.Context, ids []string) (map[string]float64, error) {
-				return a.readTargets(ctx, ds.TargetCollection, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
+				return batch.TargetsOf(ctx, a.DB, &ds, ids)
 			}
 		} else {
 			want := make(map[string]struct{}, in.Current.Rows)
@@ -103,7 +100,7 @@ func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*ba
 					want[id] = struct{}{}
 				}
 			}
-			m, err := a.readTargets(ctx, ds.TargetCollection, bson.D{}, want)
+			m, err := batch.ScanTargets(ctx, a.DB, &ds, want)
 			if err != nil {
 				return nil, err
 			}
@@ -139,36 +136,4 @@ func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*ba
 	res.Matched, res.InDomain = p.Matched, p.InDomain
 	log.Info("targets joined", "source", res.Source, "rows", in.Current.Rows, "matched", p.Matched, "in_domain", p.InDomain)
 	return res, nil
-}
-
-// readTargets reads {_id, value} documents of coll matching filter; with want, only
-// the ids in it are kept.
-func (a *Activities) readTargets(ctx context.Context, coll string, filter bson.D, want map[string]struct{}) (map[string]float64, error) {
-	// No projection: target documents are {_id, value}, and FerretDB pays for one.
-	cur, err := a.DB.Collection(coll).Find(ctx, filter, options.Find().SetBatchSize(10_000))
-	if err != nil {
-		return nil, fmt.Errorf("read targets from %s: %w", coll, err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	m := map[string]float64{}
-	for cur.Next(ctx) {
-		id, ok := cur.Current.Lookup("_id").StringValueOK()
-		if !ok {
-			continue
-		}
-		if want != nil {
-			if _, ok := want[id]; !ok {
-				continue
-			}
-		}
-		v, ok := batch.NumValue(cur.Current.Lookup(mongodb.FieldTargetDuration))
-		if !ok {
-			continue
-		}
-		m[id] = v
-	}
-	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("read targets from %s: %w", coll, err)
-	}
-	return m, nil
 }
