@@ -14,20 +14,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/report"
-)
-
-// Application error types of the activities. The workflow's retry policies list them
-// as non-retryable too.
-const (
-	// ErrBadInput: the run's input cannot work (unknown dataset, missing or corrupt
-	// reference or target file, ...). The message says what to fix.
-	ErrBadInput = "BadInput"
-	// ErrStagingLost: data staged by an earlier step is gone; run the window again.
-	ErrStagingLost = "StagingLost"
-	// ErrComputeFailed: the report cannot be computed from these datasets.
-	ErrComputeFailed = "ComputeFailed"
 )
 
 // DefaultChunkRows is the number of rows of one staging chunk.
@@ -36,7 +25,7 @@ const DefaultChunkRows = 10_000
 // Activities holds what the activities need. The worker registers one filled value;
 // the workflow calls its methods through a nil *Activities.
 type Activities struct {
-	// DB is the prediction log's database (batch.Database).
+	// DB is the prediction log's database (mongodb.Database).
 	DB *mongo.Database
 	// Model scores the reference.
 	Model *model.Model
@@ -114,7 +103,7 @@ func CheckDeps(a *Activities) error {
 
 // badInput is a non-retryable error whose message tells a person what to fix.
 func badInput(cause error, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadInput, cause)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), batchapi.ErrBadInput, cause)
 }
 
 // dataset looks the dataset up; an unknown one is bad input.
@@ -129,7 +118,7 @@ func dataset(name string) (batch.Dataset, error) {
 // stagingErr turns a lost-staging error into a non-retryable one.
 func stagingErr(err error) error {
 	if errors.Is(err, batch.ErrStageIncomplete) || errors.Is(err, batch.ErrCorruptChunk) {
-		return temporal.NewNonRetryableApplicationError(err.Error()+" (start the run of this window again)", ErrStagingLost, err)
+		return temporal.NewNonRetryableApplicationError(err.Error()+" (start the run of this window again)", batchapi.ErrStagingLost, err)
 	}
 	return err
 }

@@ -17,8 +17,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 )
 
@@ -66,14 +68,14 @@ func newFixture(t *testing.T, n, chunkRows int) *fixture {
 	for i := range outside {
 		outside[i].ReceivedAt = day.End.Add(time.Duration(i) * time.Second) // end is exclusive
 	}
-	if err := batchtest.InsertRides(ctx, db.Collection(batch.CollData), append(append([]batchtest.Ride{}, rides...), outside...), testModel.Version); err != nil {
+	if err := batchtest.InsertRides(ctx, db.Collection(mongodb.CollectionData), append(append([]batchtest.Ride{}, rides...), outside...), testModel.Version); err != nil {
 		t.Fatal(err)
 	}
 	bad := []any{
 		bson.D{{Key: "_id", Value: "no-prediction"}, {Key: "received_at", Value: day.Start.Add(time.Minute)}, {Key: "prediction", Value: nil}},
 		bson.D{{Key: "_id", Value: "string-prediction"}, {Key: "received_at", Value: day.Start.Add(time.Minute)}, {Key: "prediction", Value: "12"}},
 	}
-	if _, err := db.Collection(batch.CollData).InsertMany(ctx, bad); err != nil {
+	if _, err := db.Collection(mongodb.CollectionData).InsertMany(ctx, bad); err != nil {
 		t.Fatal(err)
 	}
 	dataDir := t.TempDir()
@@ -119,8 +121,8 @@ func mustRun[T any](t *testing.T, env *testsuite.TestActivityEnvironment, fn any
 func wantBadInput(t *testing.T, err error, contains string) {
 	t.Helper()
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != ErrBadInput || !ae.NonRetryable() {
-		t.Fatalf("error %v, want a non-retryable %s", err, ErrBadInput)
+	if !errors.As(err, &ae) || ae.Type() != batchapi.ErrBadInput || !ae.NonRetryable() {
+		t.Fatalf("error %v, want a non-retryable %s", err, batchapi.ErrBadInput)
 	}
 	if !strings.Contains(err.Error(), contains) {
 		t.Errorf("error %q does not mention %q", err, contains)
@@ -129,9 +131,9 @@ func wantBadInput(t *testing.T, err error, contains string) {
 
 const runKey = "wf/run"
 
-func (f *fixture) fetch(t *testing.T) *FetchResult {
+func (f *fixture) fetch(t *testing.T) *batchapi.FetchResult {
 	start := day.Start
-	return mustRun[FetchResult](t, f.env, f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
+	return mustRun[batchapi.FetchResult](t, f.env, f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
 }
 
 func TestFetchPredictionsStagesTheWindowInChunks(t *testing.T) {
@@ -196,7 +198,7 @@ func TestFetchPredictionsResumesFromHeartbeat(t *testing.T) {
 	env := f.newEnv()
 	env.SetHeartbeatDetails(fetchProgress{Window: day, Seq: 1, Rows: 100})
 	start := day.Start
-	res := mustRun[FetchResult](t, env, f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
+	res := mustRun[batchapi.FetchResult](t, env, f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
 	if res.ResumedFromChunk != 1 || res.Current != full.Current || res.ModelVersions[0].Rows != 250 || res.Skipped != 2 {
 		t.Fatalf("resumed %+v, full %+v", res, full)
 	}
@@ -228,7 +230,7 @@ func TestFetchPredictionsResumesFromHeartbeat(t *testing.T) {
 	// Reported chunks that are gone: start over.
 	env = f.newEnv()
 	env.SetHeartbeatDetails(fetchProgress{Window: day, Seq: 9, Rows: 900})
-	res = mustRun[FetchResult](t, env, f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
+	res = mustRun[batchapi.FetchResult](t, env, f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
 	if res.ResumedFromChunk != 0 || res.Current != full.Current {
 		t.Fatalf("restarted %+v", res)
 	}
@@ -238,7 +240,7 @@ func TestFetchPredictionsResolvesAnOpenWindow(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 10, 100)
 	// No earlier run: the last 24 hours before the end.
-	res := mustRun[FetchResult](t, f.env, f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "taxi", WindowEnd: day.End})
+	res := mustRun[batchapi.FetchResult](t, f.env, f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "taxi", WindowEnd: day.End})
 	if !res.Window.Start.Equal(day.Start) || res.Current.Rows != 10 {
 		t.Fatalf("%+v", res)
 	}
@@ -250,7 +252,7 @@ func TestFetchPredictionsResolvesAnOpenWindow(t *testing.T) {
 	if err := batch.NewResults(f.a.DB).Upsert(ctx, &batch.ResultDoc{ID: "taxi/y", Dataset: "taxi", Status: batch.StatusFailed, WindowStart: six, WindowEnd: day.End}); err != nil {
 		t.Fatal(err)
 	}
-	res = mustRun[FetchResult](t, f.newEnv(), f.a.FetchPredictions, FetchInput{Run: runKey + "2", Dataset: "taxi", WindowEnd: day.End})
+	res = mustRun[batchapi.FetchResult](t, f.newEnv(), f.a.FetchPredictions, batchapi.FetchInput{Run: runKey + "2", Dataset: "taxi", WindowEnd: day.End})
 	wantRows := 0
 	for _, r := range f.rides {
 		if !r.ReceivedAt.Before(six) {
@@ -261,11 +263,11 @@ func TestFetchPredictionsResolvesAnOpenWindow(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	// Unknown dataset and reversed window: bad input.
-	_, err := run[FetchResult](t, f.newEnv(), f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "bus", WindowEnd: day.End})
+	_, err := run[batchapi.FetchResult](t, f.newEnv(), f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "bus", WindowEnd: day.End})
 	wantBadInput(t, err, "unknown dataset")
 	end := day.Start
 	start := day.End
-	_, err = run[FetchResult](t, f.newEnv(), f.a.FetchPredictions, FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: end})
+	_, err = run[batchapi.FetchResult](t, f.newEnv(), f.a.FetchPredictions, batchapi.FetchInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: end})
 	wantBadInput(t, err, "malformed window")
 }
 
@@ -285,7 +287,7 @@ func TestJoinTargetFromCSVAndCollection(t *testing.T) {
 			inDomain++
 		}
 	}
-	res := mustRun[JoinResult](t, f.env, f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
+	res := mustRun[batchapi.JoinResult](t, f.env, f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
 	if res.Matched != 240 || res.InDomain != inDomain || res.Targets.Chunks != 3 || !strings.HasPrefix(res.Source, "csv:") {
 		t.Fatalf("%+v (in domain %d)", res, inDomain)
 	}
@@ -299,7 +301,7 @@ func TestJoinTargetFromCSVAndCollection(t *testing.T) {
 
 	// The collection, as uploaded by `starter targets` (twice: idempotent).
 	for i := 0; i < 2; i++ {
-		st, err := batch.UploadTargets(ctx, f.a.DB.Collection(batch.CollTarget), batch.FieldTargetValue, targets[:240], 100, nil)
+		st, err := batch.UploadTargets(ctx, f.a.DB.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets[:240], 100, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +311,7 @@ func TestJoinTargetFromCSVAndCollection(t *testing.T) {
 	}
 	for _, mode := range []string{"scan", "in"} {
 		f.a.TargetLookup = mode
-		res2 := mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current})
+		res2 := mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current})
 		if res2.Matched != 240 || res2.InDomain != inDomain || res2.Source != "collection:target" {
 			t.Errorf("%s: %+v", mode, res2)
 		}
@@ -318,18 +320,18 @@ func TestJoinTargetFromCSVAndCollection(t *testing.T) {
 	// Resume: chunks 0 and 2 done by an earlier attempt.
 	env := f.newEnv()
 	env.SetHeartbeatDetails(joinProgress{Done: []int{0, 2}, Matched: 190, InDomain: 189})
-	res3 := mustRun[JoinResult](t, env, f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
+	res3 := mustRun[batchapi.JoinResult](t, env, f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
 	if res3.ResumedChunks != 2 || res3.Matched != 190+100 {
 		t.Errorf("resumed join %+v", res3)
 	}
 
 	// Bad target files.
-	_, err = run[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "nope.csv"})
+	_, err = run[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "nope.csv"})
 	wantBadInput(t, err, "not found")
 	if err := os.WriteFile(filepath.Join(f.a.DataDir, "broken.csv"), []byte("a,1\nb,oops\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = run[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "broken.csv"})
+	_, err = run[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "broken.csv"})
 	wantBadInput(t, err, "line 2")
 }
 
@@ -338,12 +340,12 @@ func TestScoreReferenceBadInput(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.a.DataDir, "corrupt.parquet"), []byte("PAR1 this is not parquet PAR1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := run[ScoreReferenceResult](t, f.env, f.a.ScoreReference, ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "corrupt.parquet"})
+	_, err := run[batchapi.ScoreReferenceResult](t, f.env, f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "corrupt.parquet"})
 	wantBadInput(t, err, "corrupt.parquet")
 	t.Logf("corrupt reference: %v", err)
-	_, err = run[ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "data/missing.parquet"})
+	_, err = run[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "data/missing.parquet"})
 	wantBadInput(t, err, "not found")
-	_, err = run[ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, ScoreReferenceInput{Run: runKey, Dataset: "bus"})
+	_, err = run[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "bus"})
 	wantBadInput(t, err, "unknown dataset")
 }
 
@@ -356,14 +358,14 @@ func TestPipelineActivities(t *testing.T) {
 	if err := batchtest.WriteTargetsCSV(filepath.Join(f.a.DataDir, "target.csv"), batchtest.Targets(f.rides), false); err != nil {
 		t.Fatal(err)
 	}
-	join := mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
+	join := mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
 	t0 := time.Now()
-	ref := mustRun[ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, ScoreReferenceInput{Run: runKey, Dataset: "taxi"})
+	ref := mustRun[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi"})
 	t.Logf("ScoreReference: %d rows in %s", ref.Reference.Rows, time.Since(t0).Round(time.Millisecond))
 	if ref.Reference.Rows < 50_000 || ref.ModelVersion != testModel.Version || !strings.HasSuffix(ref.Path, "data/green_tripdata_2021-01.parquet") {
 		t.Fatalf("%+v", ref)
 	}
-	cm := mustRun[ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
+	cm := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
 	t.Logf("ComputeMetrics: load %d ms, compute %d ms, report %d bytes", cm.LoadMS, cm.ComputeMS, cm.ReportBytes)
 	if cm.Summary.CurrentRows != 500 || cm.Summary.ReferenceRows != ref.Reference.Rows || cm.Summary.RMSE == nil || cm.Summary.TargetRows != join.InDomain {
 		t.Fatalf("%+v", cm.Summary)
@@ -376,7 +378,7 @@ func TestPipelineActivities(t *testing.T) {
 		WindowStart: prev.Start, WindowEnd: prev.End, Summary: &batch.Summary{CurrentRows: 9, RMSE: &rmse}}); err != nil {
 		t.Fatal(err)
 	}
-	html := mustRun[SaveHTMLResult](t, f.newEnv(), f.a.SaveHTMLReport, SaveHTMLInput{Run: runKey, Dataset: "taxi", Window: day, Report: cm.Report,
+	html := mustRun[batchapi.SaveHTMLResult](t, f.newEnv(), f.a.SaveHTMLReport, batchapi.SaveHTMLInput{Run: runKey, Dataset: "taxi", Window: day, Report: cm.Report,
 		Summary: cm.Summary, WorkflowID: "wf", RunID: "run", ModelVersion: ref.ModelVersion, GeneratedAt: day.End})
 	want := filepath.Join(f.a.ReportsDir, "taxi", "taxi_20220101T000000Z_20220102T000000Z.html")
 	if html.Path != want || html.TrendPoints != 2 || html.Host != "test-host" {
@@ -386,11 +388,11 @@ func TestPipelineActivities(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "<html") {
 		t.Fatalf("html: %v", err)
 	}
-	in := InsertResultsInput{Dataset: "taxi", Window: day, Status: batch.StatusCompleted, WorkflowID: "wf", RunID: "run", ModelVersion: ref.ModelVersion,
+	in := batchapi.InsertResultsInput{Dataset: "taxi", Window: day, Status: batch.StatusCompleted, WorkflowID: "wf", RunID: "run", ModelVersion: ref.ModelVersion,
 		Run: runKey, Report: &cm.Report, Summary: &cm.Summary, Rows: batch.RowCounts{Reference: ref.Reference.Rows, Current: 500},
 		TimingsMS: map[string]int64{"FetchPredictions": 1}, HTMLPath: html.Path, HTMLHost: html.Host, StartedAt: day.End, Cleanup: false}
 	for i := 0; i < 2; i++ { // a retried or repeated InsertResults
-		res := mustRun[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, in)
+		res := mustRun[batchapi.InsertResultsResult](t, f.newEnv(), f.a.InsertResults, in)
 		if res.ID != "taxi/2022-01-01T00:00:00Z/2022-01-02T00:00:00Z" {
 			t.Fatal(res.ID)
 		}
@@ -398,11 +400,11 @@ func TestPipelineActivities(t *testing.T) {
 	// A failed re-run keeps the completed result.
 	failed := in
 	failed.Status, failed.Error, failed.Report, failed.Summary, failed.Cleanup = batch.StatusFailed, "boom", nil, nil, true
-	res := mustRun[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, failed)
+	res := mustRun[batchapi.InsertResultsResult](t, f.newEnv(), f.a.InsertResults, failed)
 	if !res.KeptCompleted || res.StagingDeleted == 0 {
 		t.Errorf("failed insert %+v", res)
 	}
-	n, err := batchtest.Count(ctx, f.a.DB.Collection(batch.CollReport), bson.D{{Key: "_id", Value: res.ID}})
+	n, err := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionReport), bson.D{{Key: "_id", Value: res.ID}})
 	if err != nil || n != 1 {
 		t.Fatalf("%d documents: %v", n, err)
 	}
@@ -414,24 +416,24 @@ func TestPipelineActivities(t *testing.T) {
 	if err != nil || !strings.Contains(string(rep), `"regression"`) {
 		t.Errorf("report %v", err)
 	}
-	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(batch.CollStaging), bson.D{}); n != 0 {
+	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionStaging), bson.D{}); n != 0 {
 		t.Errorf("%d staging documents left", n)
 	}
 	// A retry of the completed InsertResults whose earlier attempt saved the document and
 	// deleted the staging (its worker died before reporting) succeeds; another run's
 	// cannot use the missing staging.
-	if res := mustRun[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, in); res.ID != doc.ID {
+	if res := mustRun[batchapi.InsertResultsResult](t, f.newEnv(), f.a.InsertResults, in); res.ID != doc.ID {
 		t.Errorf("retried insert %+v", res)
 	}
 	other := in
 	other.RunID = "other-run"
-	if _, err := run[InsertResultsResult](t, f.newEnv(), f.a.InsertResults, other); err == nil || !strings.Contains(err.Error(), "staged data incomplete") {
+	if _, err := run[batchapi.InsertResultsResult](t, f.newEnv(), f.a.InsertResults, other); err == nil || !strings.Contains(err.Error(), "staged data incomplete") {
 		t.Errorf("insert of another run without staging: %v", err)
 	}
 	// Staging gone: a late ComputeMetrics cannot succeed by retrying.
-	_, err = run[ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
+	_, err = run[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != ErrStagingLost || !ae.NonRetryable() {
+	if !errors.As(err, &ae) || ae.Type() != batchapi.ErrStagingLost || !ae.NonRetryable() {
 		t.Errorf("compute without staging: %v", err)
 	}
 }

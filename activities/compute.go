@@ -10,34 +10,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
-// ComputeInput names the staged inputs of the report.
-type ComputeInput struct {
-	Run       string         `json:"run"`
-	Dataset   string         `json:"dataset"`
-	Reference batch.StageRef `json:"reference"`
-	Current   batch.StageRef `json:"current"`
-	// Targets is the join's target stage; Chunks 0 means no targets.
-	Targets batch.StageRef `json:"targets"`
-}
-
-// ComputeResult locates the staged report JSON (stage "report", one chunk) and
-// summarises it.
-type ComputeResult struct {
-	Report      batch.StageRef `json:"report"`
-	Summary     batch.Summary  `json:"summary"`
-	ReportBytes int            `json:"report_bytes"`
-	// LoadMS and ComputeMS split the activity's time between reading the staged data
-	// and report.Compute.
-	LoadMS    int64 `json:"load_ms"`
-	ComputeMS int64 `json:"compute_ms"`
-}
-
 // ComputeMetrics reads the staged reference and current data (with the joined
 // targets), computes the report with the dataset's report config and stages its JSON.
-func (a *Activities) ComputeMetrics(ctx context.Context, in ComputeInput) (*ComputeResult, error) {
+func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInput) (*batchapi.ComputeResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
@@ -70,17 +49,17 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in ComputeInput) (*Comp
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("compute report: %w", err)
 		}
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), ErrComputeFailed, err)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 	}
 	t2 := time.Now()
 	b, err := json.Marshal(r)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", ds.Name, err), ErrComputeFailed, err)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 	}
 	if err := st.Put(ctx, in.Run, batch.StageReport, 0, 1, nil, b); err != nil {
 		return nil, err
 	}
-	res := &ComputeResult{
+	res := &batchapi.ComputeResult{
 		Report:      batch.StageRef{Run: in.Run, Stage: batch.StageReport, Chunks: 1, Rows: 1},
 		Summary:     batch.SummaryOf(r),
 		ReportBytes: len(b),

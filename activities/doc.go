@@ -13,5 +13,5 @@
 //
 // Long loops record their progress with activity.RecordHeartbeat and resume from
 // activity.GetHeartbeatDetails when retried (on this worker or another). Input that no
-// retry can fix fails with a non-retryable application error of type ErrBadInput.
+// retry can fix fails with a non-retryable application error of type batchapi.ErrBadInput.
 package activities

@@ -2,40 +2,16 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
-	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
-
-// FetchInput selects the logged predictions of a run.
-type FetchInput struct {
-	// Run keys the run's staging (the workflow uses "<workflow id>/<run id>").
-	Run     string `json:"run"`
-	Dataset string `json:"dataset"`
-	// WindowStart nil means: the end of the last window the dataset's runs covered,
-	// or WindowEnd - 24h before the first run.
-	WindowStart *time.Time `json:"window_start,omitempty"`
-	WindowEnd   time.Time  `json:"window_end"`
-}
-
-// FetchResult locates the staged predictions. An empty window (nothing to cover) has
-// Current.Rows 0 and Window.Start == Window.End.
-type FetchResult struct {
-	Window  batch.Window   `json:"window"`
-	Current batch.StageRef `json:"current"`
-	// Skipped logged documents had no usable prediction or id.
-	Skipped int `json:"skipped,omitempty"`
-	// ModelVersions counts rows by the model version that served them (at most 10).
-	ModelVersions []batch.ModelVersionCount `json:"model_versions,omitempty"`
-	// ResumedFromChunk is the chunk this attempt started from (0: from scratch).
-	ResumedFromChunk int `json:"resumed_from_chunk,omitempty"`
-}
 
 // fetchProgress is FetchPredictions' heartbeat: the resolved window and the chunks
 // written so far (chunks 0..Seq-1 hold Rows rows).
@@ -54,7 +30,7 @@ const maxModelVersions = 10
 // its predecessor reported, scans the window again and stages only the other rows,
 // from the next chunk on. Rewritten chunks replace what a crashed attempt left, so
 // every logged row is staged exactly once.
-func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*FetchResult, error) {
+func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
@@ -66,13 +42,16 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 	var p fetchProgress
 	resumed := resume(ctx, &p)
 	if !resumed {
-		w, err := a.resolveWindow(ctx, in)
+		w, err := a.results().ResolveWindow(ctx, in.Dataset, in.WindowStart, in.WindowEnd)
+		if errors.Is(err, batch.ErrBadWindow) {
+			return nil, badInput(err, "%v", err)
+		}
 		if err != nil {
 			return nil, err
 		}
 		p = fetchProgress{Window: w}
 	}
-	res := &FetchResult{Window: p.Window, ResumedFromChunk: p.Seq}
+	res := &batchapi.FetchResult{Window: p.Window, ResumedFromChunk: p.Seq}
 	res.Current = batch.StageRef{Run: in.Run, Stage: batch.StageCurrent}
 	if !p.Window.End.After(p.Window.Start) {
 		log.Info("window is empty: nothing to fetch", "window", p.Window.String())
@@ -111,14 +90,9 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 		}
 	}
 
-	filter := bson.D{{Key: batch.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: p.Window.Start}, {Key: "$lt", Value: p.Window.End}}}}
-	proj := bson.D{}
-	for _, f := range ds.Fields() {
-		proj = append(proj, bson.E{Key: f, Value: 1})
-	}
-	cur, err := a.DB.Collection(ds.Collection).Find(ctx, filter, options.Find().SetProjection(proj).SetBatchSize(2000))
+	cur, err := batch.FindLogged(ctx, a.DB, &ds, p.Window)
 	if err != nil {
-		return nil, fmt.Errorf("find logged predictions of %s in %s: %w", ds.Name, p.Window, err)
+		return nil, err
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 
@@ -141,9 +115,9 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 	}
 	for cur.Next(ctx) {
 		if done != nil {
-			if id, ok := cur.Current.Lookup(batch.FieldID).StringValueOK(); ok {
+			if id, ok := cur.Current.Lookup(mongodb.FieldID).StringValueOK(); ok {
 				if _, staged := done[id]; staged {
-					if v, ok := cur.Current.Lookup(batch.FieldModelVersion).StringValueOK(); ok && v != "" {
+					if v, ok := cur.Current.Lookup(mongodb.FieldModelVersion).StringValueOK(); ok && v != "" {
 						versions[v]++
 					}
 					continue
@@ -180,33 +154,6 @@ func (a *Activities) FetchPredictions(ctx context.Context, in FetchInput) (*Fetc
 	res.ModelVersions = topVersions(versions)
 	log.Info("fetched logged predictions", "dataset", ds.Name, "window", p.Window.String(), "rows", p.Rows, "chunks", p.Seq, "skipped", skipped)
 	return res, nil
-}
-
-// resolveWindow applies the defaults of an open window start.
-func (a *Activities) resolveWindow(ctx context.Context, in FetchInput) (batch.Window, error) {
-	end := in.WindowEnd.UTC()
-	if end.IsZero() {
-		return batch.Window{}, badInput(nil, "window_end is missing")
-	}
-	if in.WindowStart != nil {
-		w := batch.Window{Start: in.WindowStart.UTC(), End: end}
-		if err := w.Validate(); err != nil {
-			return w, badInput(err, "malformed window: %v", err)
-		}
-		return w, nil
-	}
-	last, found, err := a.results().LastWindowEnd(ctx, in.Dataset)
-	if err != nil {
-		return batch.Window{}, err
-	}
-	start := end.Add(-batch.DefaultLookback)
-	if found {
-		start = last
-	}
-	if start.After(end) {
-		start = end // already covered: an empty window
-	}
-	return batch.Window{Start: start, End: end}, nil
 }
 
 func topVersions(m map[string]int) []batch.ModelVersionCount {

@@ -6,44 +6,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
 // TrendLimit is how many earlier runs the HTML report's trend shows at most.
 const TrendLimit = 200
 
-// SaveHTMLInput names the staged report and the run it belongs to.
-type SaveHTMLInput struct {
-	Run          string         `json:"run"`
-	Dataset      string         `json:"dataset"`
-	Window       batch.Window   `json:"window"`
-	Report       batch.StageRef `json:"report"`
-	Summary      batch.Summary  `json:"summary"`
-	WorkflowID   string         `json:"workflow_id"`
-	RunID        string         `json:"run_id"`
-	ModelVersion string         `json:"model_version"`
-	// GeneratedAt is the workflow's time, so that a retry writes the same file.
-	GeneratedAt time.Time `json:"generated_at"`
-}
-
-// SaveHTMLResult is where the report was written.
-type SaveHTMLResult struct {
-	Path        string `json:"path"`
-	Host        string `json:"host"`
-	Bytes       int    `json:"bytes"`
-	TrendPoints int    `json:"trend_points"`
-}
-
 // SaveHTMLReport renders the staged report with the trend of the dataset's earlier
 // runs (from the result collection, sorted by window end, this window's own earlier
 // result left out) plus this run, and writes it atomically (temporary file, then
 // rename) to REPORTS_DIR/<dataset>/<dataset>_<start>_<end>.html.
-func (a *Activities) SaveHTMLReport(ctx context.Context, in SaveHTMLInput) (*SaveHTMLResult, error) {
+func (a *Activities) SaveHTMLReport(ctx context.Context, in batchapi.SaveHTMLInput) (*batchapi.SaveHTMLResult, error) {
 	ds, err := dataset(in.Dataset)
 	if err != nil {
 		return nil, err
@@ -77,7 +55,7 @@ func (a *Activities) SaveHTMLReport(ctx context.Context, in SaveHTMLInput) (*Sav
 		return nil, err
 	}
 	activity.GetLogger(ctx).Info("HTML report written", "path", path, "bytes", buf.Len(), "trend_points", len(trend))
-	return &SaveHTMLResult{Path: path, Host: a.hostname(), Bytes: buf.Len(), TrendPoints: len(trend)}, nil
+	return &batchapi.SaveHTMLResult{Path: path, Host: a.hostname(), Bytes: buf.Len(), TrendPoints: len(trend)}, nil
 }
 
 // writeAtomic writes b to dir/name through a temporary file in dir and a rename, so

@@ -7,36 +7,12 @@ import (
 	"os"
 	"slices"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/report"
 )
-
-// JoinInput names the staged predictions and where their targets are.
-type JoinInput struct {
-	Run     string         `json:"run"`
-	Dataset string         `json:"dataset"`
-	Current batch.StageRef `json:"current"`
-	// Targets is the path of a target CSV ("id,value" lines, header optional;
-	// relative to DATA_DIR); empty reads the dataset's target collection.
-	Targets string `json:"targets,omitempty"`
-}
-
-// JoinResult locates the staged target column (stage "target", chunk for chunk and
-// row for row aligned with the current stage).
-type JoinResult struct {
-	Targets batch.StageRef `json:"targets"`
-	// Source is "csv:<path>" or "collection:<name>".
-	Source string `json:"source"`
-	// Matched rows have a target; InDomain of them are measured by regression quality.
-	Matched  int `json:"matched"`
-	InDomain int `json:"in_domain"`
-	// ResumedChunks were done by an earlier attempt.
-	ResumedChunks int `json:"resumed_chunks,omitempty"`
-}
 
 type joinProgress struct {
 	Done     []int `json:"done"`
@@ -53,13 +29,13 @@ type idChunk struct {
 // the targets (the whole CSV, or the target collection's entries for the window's
 // ids), probed with every staged row. It writes one target chunk per current chunk
 // and never updates logged documents; rerunning it rewrites the same chunks.
-func (a *Activities) JoinTarget(ctx context.Context, in JoinInput) (*JoinResult, error) {
+func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*batchapi.JoinResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
 		return nil, err
 	}
-	res := &JoinResult{Targets: batch.StageRef{Run: in.Run, Stage: batch.StageTarget, Chunks: in.Current.Chunks, Rows: in.Current.Rows}}
+	res := &batchapi.JoinResult{Targets: batch.StageRef{Run: in.Run, Stage: batch.StageTarget, Chunks: in.Current.Chunks, Rows: in.Current.Rows}}
 	var p joinProgress
 	if resume(ctx, &p) {
 		res.ResumedChunks = len(p.Done)
@@ -115,7 +91,7 @@ func (a *Activities) JoinTarget(ctx context.Context, in JoinInput) (*JoinResult,
 		res.Source = "collection:" + ds.TargetCollection
 		if a.TargetLookup == "in" {
 			lookup = func(ctx context.Context, ids []string) (map[string]float64, error) {
-				return a.readTargets(ctx, ds.TargetCollection, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
+				return batch.TargetsOf(ctx, a.DB, &ds, ids)
 			}
 		} else {
 			want := make(map[string]struct{}, in.Current.Rows)
@@ -124,7 +100,7 @@ func (a *Activities) JoinTarget(ctx context.Context, in JoinInput) (*JoinResult,
 					want[id] = struct{}{}
 				}
 			}
-			m, err := a.readTargets(ctx, ds.TargetCollection, bson.D{}, want)
+			m, err := batch.ScanTargets(ctx, a.DB, &ds, want)
 			if err != nil {
 				return nil, err
 			}
@@ -160,36 +136,4 @@ func (a *Activities) JoinTarget(ctx context.Context, in JoinInput) (*JoinResult,
 	res.Matched, res.InDomain = p.Matched, p.InDomain
 	log.Info("targets joined", "source", res.Source, "rows", in.Current.Rows, "matched", p.Matched, "in_domain", p.InDomain)
 	return res, nil
-}
-
-// readTargets reads {_id, value} documents of coll matching filter; with want, only
-// the ids in it are kept.
-func (a *Activities) readTargets(ctx context.Context, coll string, filter bson.D, want map[string]struct{}) (map[string]float64, error) {
-	// No projection: target documents are {_id, value}, and FerretDB pays for one.
-	cur, err := a.DB.Collection(coll).Find(ctx, filter, options.Find().SetBatchSize(10_000))
-	if err != nil {
-		return nil, fmt.Errorf("read targets from %s: %w", coll, err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	m := map[string]float64{}
-	for cur.Next(ctx) {
-		id, ok := cur.Current.Lookup("_id").StringValueOK()
-		if !ok {
-			continue
-		}
-		if want != nil {
-			if _, ok := want[id]; !ok {
-				continue
-			}
-		}
-		v, ok := batch.NumValue(cur.Current.Lookup(batch.FieldTargetValue))
-		if !ok {
-			continue
-		}
-		m[id] = v
-	}
-	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("read targets from %s: %w", coll, err)
-	}
-	return m, nil
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -46,18 +48,18 @@ func TestJoin62kTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	res := mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur, Targets: "target.csv"})
+	res := mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur, Targets: "target.csv"})
 	t.Logf("join of %d rows with a %d-line CSV: %s", n, n, time.Since(t0).Round(time.Millisecond))
 	if res.Matched != n {
 		t.Fatalf("%+v", res)
 	}
 	t0 = time.Now()
-	if _, err := batch.UploadTargets(ctx, f.a.DB.Collection(batch.CollTarget), batch.FieldTargetValue, targets, 1000, nil); err != nil {
+	if _, err := batch.UploadTargets(ctx, f.a.DB.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets, 1000, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("upload of %d targets (starter targets): %s", n, time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
-	res = mustRun[JoinResult](t, f.newEnv(), f.a.JoinTarget, JoinInput{Run: runKey, Dataset: "taxi", Current: cur})
+	res = mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur})
 	el := time.Since(t0)
 	t.Logf("join of %d rows with the %d-document target collection: %s", n, n, el.Round(time.Millisecond))
 	if res.Matched != n {

@@ -9,25 +9,8 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 )
-
-// ScoreReferenceInput names the reference of a run.
-type ScoreReferenceInput struct {
-	Run     string `json:"run"`
-	Dataset string `json:"dataset"`
-	// Reference is the reference file (relative to DATA_DIR); empty: the dataset's
-	// default reference.
-	Reference string `json:"reference,omitempty"`
-}
-
-// ScoreReferenceResult locates the staged, scored reference.
-type ScoreReferenceResult struct {
-	Reference    batch.StageRef `json:"reference"`
-	Path         string         `json:"path"`
-	ModelVersion string         `json:"model_version"`
-	// ResumedChunks were written by an earlier attempt.
-	ResumedChunks int `json:"resumed_chunks,omitempty"`
-}
 
 type scoreProgress struct {
 	Seq       int `json:"seq"`
@@ -38,7 +21,7 @@ type scoreProgress struct {
 // dataset decides the filtering: for the taxi, the training filter) and stages it in
 // stage "reference". A missing, unreadable or empty reference fails the run: no retry
 // can fix it.
-func (a *Activities) ScoreReference(ctx context.Context, in ScoreReferenceInput) (*ScoreReferenceResult, error) {
+func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreReferenceInput) (*batchapi.ScoreReferenceResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
 	if err != nil {
@@ -78,7 +61,7 @@ func (a *Activities) ScoreReference(ctx context.Context, in ScoreReferenceInput)
 	}
 	chunks := (d.Rows + rows - 1) / rows
 	st := a.staging()
-	res := &ScoreReferenceResult{
+	res := &batchapi.ScoreReferenceResult{
 		Reference:     batch.StageRef{Run: in.Run, Stage: batch.StageReference, Chunks: chunks, Rows: d.Rows},
 		Path:          path,
 		ModelVersion:  a.Model.Version,

@@ -9,47 +9,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 )
-
-// InsertResultsInput is everything the result document records.
-type InsertResultsInput struct {
-	Dataset string       `json:"dataset"`
-	Window  batch.Window `json:"window"`
-	// Status is batch.StatusCompleted, StatusNoData or StatusFailed (with Error).
-	Status       string `json:"status"`
-	Error        string `json:"error,omitempty"`
-	WorkflowID   string `json:"workflow_id"`
-	RunID        string `json:"run_id"`
-	ModelVersion string `json:"model_version,omitempty"`
-	// Run keys the run's staging; Report, if set, is the staged report to embed.
-	Run           string                    `json:"run"`
-	Report        *batch.StageRef           `json:"report,omitempty"`
-	Summary       *batch.Summary            `json:"summary,omitempty"`
-	Rows          batch.RowCounts           `json:"rows"`
-	ModelVersions []batch.ModelVersionCount `json:"model_versions,omitempty"`
-	Reference     string                    `json:"reference,omitempty"`
-	Targets       string                    `json:"targets,omitempty"`
-	TimingsMS     map[string]int64          `json:"timings_ms,omitempty"`
-	HTMLPath      string                    `json:"html_path,omitempty"`
-	HTMLHost      string                    `json:"html_host,omitempty"`
-	StartedAt     time.Time                 `json:"started_at"`
-	// Cleanup deletes the run's staging after the document is saved.
-	Cleanup bool `json:"cleanup"`
-}
-
-// InsertResultsResult names the document written.
-type InsertResultsResult struct {
-	ID             string `json:"id"`
-	StagingDeleted int64  `json:"staging_deleted"`
-	// KeptCompleted: a failed run did not replace the window's completed result.
-	KeptCompleted bool `json:"kept_completed,omitempty"`
-}
 
 // InsertResults writes the result document of (dataset, window) with a ReplaceOne
 // upsert on its deterministic _id (batch.ReportID), so that a retried activity or a
 // repeated run leaves exactly one document, then deletes the run's staging. A failed
 // run's document never replaces a completed one.
-func (a *Activities) InsertResults(ctx context.Context, in InsertResultsInput) (*InsertResultsResult, error) {
+func (a *Activities) InsertResults(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 	log := activity.GetLogger(ctx)
 	if err := batch.ValidateDatasetName(in.Dataset); err != nil {
 		return nil, badInput(err, "%v", err)
@@ -85,21 +52,21 @@ func (a *Activities) InsertResults(ctx context.Context, in InsertResultsInput) (
 				// An earlier attempt saved the document and deleted the staging, then
 				// its worker died before Temporal heard of the completion.
 				log.Info("result already saved by an earlier attempt", "id", doc.ID, "run_id", in.RunID)
-				return &InsertResultsResult{ID: doc.ID}, nil
+				return &batchapi.InsertResultsResult{ID: doc.ID}, nil
 			}
 			return nil, err
 		}
 		raw, err := batch.ReportDocument(b)
 		if err != nil {
 			if errors.Is(err, batch.ErrBadFieldName) {
-				return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, err)
+				return nil, temporal.NewNonRetryableApplicationError(err.Error(), batchapi.ErrBadInput, err)
 			}
 			return nil, err
 		}
 		doc.Report = raw
 	}
 	results := a.results()
-	res := &InsertResultsResult{ID: doc.ID}
+	res := &batchapi.InsertResultsResult{ID: doc.ID}
 	if doc.Status == batch.StatusFailed {
 		kept, err := results.UpsertUnlessCompleted(ctx, doc)
 		if err != nil {

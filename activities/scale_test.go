@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -157,7 +159,7 @@ func TestScaleComputeMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("FerretDB: staged %d chunks in %s", refChunks+2*len(cur), time.Since(t3).Round(time.Millisecond))
-	cm := mustRun[ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, ComputeInput{Run: runKey, Dataset: "taxi",
+	cm := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi",
 		Reference: batch.StageRef{Run: runKey, Stage: batch.StageReference, Chunks: refChunks, Rows: refRows},
 		Current:   batch.StageRef{Run: runKey, Stage: batch.StageCurrent, Chunks: len(cur), Rows: n},
 		Targets:   batch.StageRef{Run: runKey, Stage: batch.StageTarget, Chunks: len(cur), Rows: n}})
@@ -186,7 +188,7 @@ func TestScaleFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	coll := f.a.DB.Collection(batch.CollData)
+	coll := f.a.DB.Collection(mongodb.CollectionData)
 	for k := 0; k*len(rides) < n; k++ {
 		part := make([]batchtest.Ride, 0, len(rides))
 		for i, r := range rides {

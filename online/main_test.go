@@ -16,8 +16,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
-	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/testutil"
 )
 
@@ -170,12 +170,12 @@ func TestGracefulStopFlushesPendingRecords(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("online did not stop")
 	}
-	c, err := store.Connect(context.Background(), ferret.URI)
+	c, err := mongodb.Connect(context.Background(), ferret.URI)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Disconnect(context.Background())
-	coll := c.Database(store.Database).Collection(store.CollectionData)
+	coll := c.Database(mongodb.Database).Collection(mongodb.CollectionData)
 	for i, id := range ids {
 		if status[i] != http.StatusOK {
 			t.Errorf("%s: status %d", id, status[i])

@@ -18,8 +18,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
-	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/testutil"
 )
 
@@ -122,14 +122,14 @@ func load(base, prefix string, stop <-chan struct{}) (ok []string, other int64) 
 func missingIDs(t *testing.T, uri string, ids []string) []string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := store.Connect(ctx, uri)
+	c, err := mongodb.Connect(ctx, uri)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Disconnect(ctx)
 	// One scan (FerretDB has no index for a count by _id): every stored id of the
 	// test's prefixes, with its multiplicity.
-	cur, err := store.DataCollection(c).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^(term|kill)-"}}}},
+	cur, err := mongodb.DataCollection(c).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^(term|kill)-"}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // batchFlags are the connection settings shared by the batch commands (run,
@@ -44,13 +45,13 @@ func batchDialTemporal(ctx context.Context, cfg *batch.Config) (client.Client, e
 
 // batchOpenDB connects to MongoDB; close releases the client.
 func batchOpenDB(ctx context.Context, cfg *batch.Config) (db *mongo.Database, close func(), err error) {
-	mc, err := batch.Connect(ctx, cfg.MongoURI)
+	mc, err := mongodb.Open(ctx, cfg.MongoURI)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (MONGODB_ADDRESS)", err)
 	}
 	name := cfg.Database
 	if name == "" {
-		name = batch.Database
+		name = mongodb.Database
 	}
 	return mc.Database(name), func() { _ = mc.Disconnect(context.WithoutCancel(ctx)) }, nil
 }

@@ -17,7 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/report"
@@ -228,11 +228,11 @@ func TestTargetsUpload(t *testing.T) {
 	}
 	defer c.Disconnect(context.Background())
 	var doc bson.M
-	if err := c.Database(batch.Database).Collection(batch.CollTarget).FindOne(ctx, bson.D{{Key: "_id", Value: "ride-3"}}).Decode(&doc); err != nil {
+	if err := c.Database(mongodb.Database).Collection(mongodb.CollectionTarget).FindOne(ctx, bson.D{{Key: "_id", Value: "ride-3"}}).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc[batch.FieldTargetValue] != 7.25 {
-		t.Errorf("ride-3: %v, want %s 7.25", doc, batch.FieldTargetValue)
+	if doc[mongodb.FieldTargetDuration] != 7.25 {
+		t.Errorf("ride-3: %v, want %s 7.25", doc, mongodb.FieldTargetDuration)
 	}
 	// The flag overrides the environment: a closed port is a clear error.
 	_, _, err = runCLI(t, env, "targets", "--file", csv, "--mongodb-address", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500")

@@ -58,19 +58,16 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 	if end.IsZero() {
 		end = time.Now().UTC().Truncate(time.Second)
 	}
-	if start.IsZero() {
-		last, found, err := batch.NewResults(db).LastWindowEnd(ctx, *dataset)
-		if err != nil {
-			return err
-		}
-		start = end.Add(-batch.DefaultLookback)
-		if found {
-			start = last
-		}
+	var startp *time.Time
+	if !start.IsZero() {
+		startp = &start
 	}
-	w := batch.Window{Start: start, End: end}
+	w, err := batch.NewResults(db).ResolveWindow(ctx, *dataset, startp, end)
+	if err != nil {
+		return fmt.Errorf("window: %w", err)
+	}
 	if err := w.Validate(); err != nil {
-		return fmt.Errorf("window: %w (the last run of %s may already cover it)", err, *dataset)
+		return fmt.Errorf("window: %w (the last run of %s already covers it)", err, *dataset)
 	}
 	c, err := batchDialTemporal(ctx, cfg)
 	if err != nil {

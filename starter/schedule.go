@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/modelmon/modelmon/internal/batch"
-	"github.com/modelmon/modelmon/internal/batch/batchsched"
+	"github.com/modelmon/modelmon/starter/batchsched"
 )
 
 func init() {

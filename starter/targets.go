@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 func init() {
@@ -34,7 +35,7 @@ func runTargets(ctx context.Context, c *cli, args []string) error {
 	}
 	defer closeDB()
 	t0 := time.Now()
-	st, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), batch.FieldTargetValue, targets, *batchSize,
+	st, err := batch.UploadTargets(ctx, db.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, targets, *batchSize,
 		func(s batch.UploadStats) {
 			fmt.Fprintf(c.stderr, "\r%d/%d uploaded", s.Inserted+s.Duplicates, len(targets))
 		})

@@ -21,7 +21,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
+	"github.com/modelmon/modelmon/worker/batchworker"
 )
 
 func main() {

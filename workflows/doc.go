@@ -24,7 +24,7 @@
 // (ActivityOptions); the long ones heartbeat their progress and a retry resumes from
 // it. Invalid input (unknown dataset, malformed window, missing or corrupt reference
 // or target file) fails at once with a non-retryable error of type
-// activities.ErrBadInput whose message says what to fix.
+// batchapi.ErrBadInput whose message says what to fix.
 //
 // # Staging: MongoDB, not sessions
 //

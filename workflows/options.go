@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/modelmon/modelmon/activities"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 )
 
 // HeartbeatTimeout of the long activities: a worker that dies in the middle of one
@@ -14,16 +14,13 @@ import (
 // last heartbeat.
 const HeartbeatTimeout = 10 * time.Second
 
-// nonRetryable are the activities' error types that no retry can fix.
-var nonRetryable = []string{activities.ErrBadInput, activities.ErrStagingLost, activities.ErrComputeFailed}
-
 func retry(attempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
 		MaximumAttempts:        attempts,
-		NonRetryableErrorTypes: nonRetryable,
+		NonRetryableErrorTypes: batchapi.NonRetryable,
 	}
 }
 
@@ -40,17 +37,17 @@ func retry(attempts int32) *temporal.RetryPolicy {
 //	InsertResults     5m              -          10
 func ActivityOptions(name string) workflow.ActivityOptions {
 	switch name {
-	case "FetchPredictions":
+	case batchapi.FetchPredictions:
 		return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Hour, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10)}
-	case "JoinTarget":
+	case batchapi.JoinTarget:
 		return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10)}
-	case "ScoreReference":
+	case batchapi.ScoreReference:
 		return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10)}
-	case "ComputeMetrics":
+	case batchapi.ComputeMetrics:
 		return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(5)}
-	case "SaveHTMLReport":
+	case batchapi.SaveHTMLReport:
 		return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: retry(5)}
-	case "InsertResults":
+	case batchapi.InsertResults:
 		return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: retry(10)}
 	}
 	panic("workflows: no options for activity " + name)

@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 )
 
 // WorkflowType is the registered, stable type name of the workflow: start it by this
@@ -56,9 +56,6 @@ type Result struct {
 // MaxFutureSkew is how far window_end may lie ahead of the workflow's clock.
 const MaxFutureSkew = time.Minute
 
-// a is only used for its method values: the worker registers a filled instance.
-var a *activities.Activities
-
 // BatchMonitoring computes the monitoring report of one window of a dataset's
 // prediction log against its reference:
 //
@@ -97,7 +94,7 @@ func BatchMonitoring(ctx workflow.Context, in Input) (*Result, error) {
 // parseInput validates the input; its errors fail the workflow without retry.
 func parseInput(in Input, now time.Time) (start, end time.Time, err error) {
 	bad := func(err error) error {
-		return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), batchapi.ErrBadInput, err)
 	}
 	if in.Dataset == "" {
 		return start, end, bad(errors.New(`input has no "dataset" (e.g. {"dataset":"taxi"})`))
@@ -133,25 +130,26 @@ type run struct {
 	window  *batch.Window
 	timings map[string]int64
 	res     *Result
-	fetch   activities.FetchResult
-	ref     activities.ScoreReferenceResult
-	join    activities.JoinResult
+	fetch   batchapi.FetchResult
+	ref     batchapi.ScoreReferenceResult
+	join    batchapi.JoinResult
 }
 
-// call runs one activity with its options and records its time.
-func (s *run) call(ctx workflow.Context, name string, fn, arg, out any) error {
+// call runs one activity of s with its options and records its time.
+func call[In, Out any](ctx workflow.Context, s *run, act typedActivity[In, Out], in In) (Out, error) {
 	t0 := workflow.Now(ctx)
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ActivityOptions(name)), fn, arg).Get(ctx, out)
-	s.timings[name] = workflow.Now(ctx).Sub(t0).Milliseconds()
-	return err
+	out, err := act.get(ctx, act.start(ctx, in))
+	s.timings[act.name] = workflow.Now(ctx).Sub(t0).Milliseconds()
+	return out, err
 }
 
 func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, error) {
-	fin := activities.FetchInput{Run: s.run, Dataset: s.in.Dataset, WindowEnd: end}
+	fin := batchapi.FetchInput{Run: s.run, Dataset: s.in.Dataset, WindowEnd: end}
 	if !start.IsZero() {
 		fin.WindowStart = &start
 	}
-	if err := s.call(ctx, "FetchPredictions", a.FetchPredictions, fin, &s.fetch); err != nil {
+	var err error
+	if s.fetch, err = call(ctx, s, fetchPredictions, fin); err != nil {
 		return nil, err
 	}
 	w := s.fetch.Window
@@ -171,19 +169,17 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 
 	// The reference and the join are independent: run them side by side.
 	t0 := workflow.Now(ctx)
-	refFut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ActivityOptions("ScoreReference")), a.ScoreReference,
-		activities.ScoreReferenceInput{Run: s.run, Dataset: s.in.Dataset, Reference: s.in.Reference})
-	joinFut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ActivityOptions("JoinTarget")), a.JoinTarget,
-		activities.JoinInput{Run: s.run, Dataset: s.in.Dataset, Current: s.fetch.Current, Targets: s.in.Targets})
+	refFut := scoreReference.start(ctx, batchapi.ScoreReferenceInput{Run: s.run, Dataset: s.in.Dataset, Reference: s.in.Reference})
+	joinFut := joinTarget.start(ctx, batchapi.JoinInput{Run: s.run, Dataset: s.in.Dataset, Current: s.fetch.Current, Targets: s.in.Targets})
 	var refErr, joinErr error
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(refFut, func(f workflow.Future) {
-		refErr = f.Get(ctx, &s.ref)
-		s.timings["ScoreReference"] = workflow.Now(ctx).Sub(t0).Milliseconds()
+		s.ref, refErr = scoreReference.get(ctx, f)
+		s.timings[batchapi.ScoreReference] = workflow.Now(ctx).Sub(t0).Milliseconds()
 	})
 	sel.AddFuture(joinFut, func(f workflow.Future) {
-		joinErr = f.Get(ctx, &s.join)
-		s.timings["JoinTarget"] = workflow.Now(ctx).Sub(t0).Milliseconds()
+		s.join, joinErr = joinTarget.get(ctx, f)
+		s.timings[batchapi.JoinTarget] = workflow.Now(ctx).Sub(t0).Milliseconds()
 	})
 	sel.Select(ctx)
 	sel.Select(ctx)
@@ -197,22 +193,21 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 	s.res.Rows.TargetsMatched, s.res.Rows.TargetsInDomain = s.join.Matched, s.join.InDomain
 	s.res.ModelVersion = s.ref.ModelVersion
 
-	var cm activities.ComputeResult
-	targets := s.join.Targets
-	if err := s.call(ctx, "ComputeMetrics", a.ComputeMetrics, activities.ComputeInput{
-		Run: s.run, Dataset: s.in.Dataset, Reference: s.ref.Reference, Current: s.fetch.Current, Targets: targets,
-	}, &cm); err != nil {
+	cm, err := call(ctx, s, computeMetrics, batchapi.ComputeInput{
+		Run: s.run, Dataset: s.in.Dataset, Reference: s.ref.Reference, Current: s.fetch.Current, Targets: s.join.Targets,
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.res.Summary = &cm.Summary
 
-	var html activities.SaveHTMLResult
 	info := workflow.GetInfo(ctx)
-	if err := s.call(ctx, "SaveHTMLReport", a.SaveHTMLReport, activities.SaveHTMLInput{
+	html, err := call(ctx, s, saveHTMLReport, batchapi.SaveHTMLInput{
 		Run: s.run, Dataset: s.in.Dataset, Window: w, Report: cm.Report, Summary: cm.Summary,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		ModelVersion: s.ref.ModelVersion, GeneratedAt: workflow.Now(ctx).UTC(),
-	}, &html); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.res.HTMLPath = html.Path
@@ -221,9 +216,9 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 }
 
 // insert runs InsertResults for the current state.
-func (s *run) insert(ctx workflow.Context, reportRef *batch.StageRef, html *activities.SaveHTMLResult, errMsg string) error {
+func (s *run) insert(ctx workflow.Context, reportRef *batch.StageRef, html *batchapi.SaveHTMLResult, errMsg string) error {
 	info := workflow.GetInfo(ctx)
-	in := activities.InsertResultsInput{
+	in := batchapi.InsertResultsInput{
 		Dataset: s.in.Dataset, Window: *s.window, Status: s.res.Status, Error: errMsg,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		ModelVersion: s.res.ModelVersion, Run: s.run, Report: reportRef, Summary: s.res.Summary,
@@ -234,8 +229,7 @@ func (s *run) insert(ctx workflow.Context, reportRef *batch.StageRef, html *acti
 	if html != nil {
 		in.HTMLPath, in.HTMLHost = html.Path, html.Host
 	}
-	var out activities.InsertResultsResult
-	if err := s.call(ctx, "InsertResults", a.InsertResults, in, &out); err != nil {
+	if _, err := call(ctx, s, insertResults, in); err != nil {
 		return err
 	}
 	s.res.TimingsMS = s.timings
@@ -255,17 +249,16 @@ func (s *run) recordFailure(ctx workflow.Context, cause error) {
 	if len(msg) > 2000 {
 		msg = msg[:2000] + "…"
 	}
-	opts := ActivityOptions("InsertResults")
+	opts := ActivityOptions(batchapi.InsertResults)
 	opts.RetryPolicy = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3}
-	dctx = workflow.WithActivityOptions(dctx, opts)
 	info := workflow.GetInfo(ctx)
-	in := activities.InsertResultsInput{
+	in := batchapi.InsertResultsInput{
 		Dataset: s.in.Dataset, Window: *s.window, Status: batch.StatusFailed, Error: msg,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		ModelVersion: s.res.ModelVersion, Run: s.run, Rows: s.res.Rows, ModelVersions: s.fetch.ModelVersions,
 		Reference: s.ref.Path, Targets: s.join.Source, TimingsMS: s.timings, StartedAt: s.started, Cleanup: true,
 	}
-	if err := workflow.ExecuteActivity(dctx, a.InsertResults, in).Get(dctx, nil); err != nil {
+	if err := insertResults.startWith(dctx, opts, in).Get(dctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("could not record the failure", "error", err)
 	}
 }

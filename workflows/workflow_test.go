@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 )
 
 var (
@@ -46,9 +47,27 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())
-	env.RegisterActivity(&activities.Activities{})
+	registerStubs(env)
 	env.SetStartTime(clock)
 	return env
+}
+
+// registerStubs registers, under the activities' names, functions of their types
+// that fail: every test mocks the activities its run reaches (the worker's
+// registration is checked against the workflow in worker/batchworker).
+func registerStubs(env *testsuite.TestWorkflowEnvironment) {
+	stub := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	errStub := errors.New("activity not mocked")
+	stub(batchapi.FetchPredictions, func(context.Context, batchapi.FetchInput) (*batchapi.FetchResult, error) { return nil, errStub })
+	stub(batchapi.ScoreReference, func(context.Context, batchapi.ScoreReferenceInput) (*batchapi.ScoreReferenceResult, error) {
+		return nil, errStub
+	})
+	stub(batchapi.JoinTarget, func(context.Context, batchapi.JoinInput) (*batchapi.JoinResult, error) { return nil, errStub })
+	stub(batchapi.ComputeMetrics, func(context.Context, batchapi.ComputeInput) (*batchapi.ComputeResult, error) { return nil, errStub })
+	stub(batchapi.SaveHTMLReport, func(context.Context, batchapi.SaveHTMLInput) (*batchapi.SaveHTMLResult, error) { return nil, errStub })
+	stub(batchapi.InsertResults, func(context.Context, batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
+		return nil, errStub
+	})
 }
 
 func stage(name string, chunks, rows int) batch.StageRef {
@@ -63,8 +82,8 @@ func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls
 		skip[e] = true
 	}
 	w := batch.Window{Start: t0, End: t1}
-	env.OnActivity(a.FetchPredictions, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.FetchInput) (*activities.FetchResult, error) {
+	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
 			c.add("FetchPredictions")
 			if in.Dataset != "taxi" || in.Run == "" {
 				t.Errorf("fetch input %+v", in)
@@ -73,42 +92,42 @@ func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls
 			if in.WindowStart == nil {
 				ww = batch.Window{Start: in.WindowEnd.Add(-24 * time.Hour), End: in.WindowEnd}
 			}
-			return &activities.FetchResult{Window: ww, Current: stage(batch.StageCurrent, 1, rows)}, nil
+			return &batchapi.FetchResult{Window: ww, Current: stage(batch.StageCurrent, 1, rows)}, nil
 		})
-	env.OnActivity(a.ScoreReference, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ScoreReferenceInput) (*activities.ScoreReferenceResult, error) {
+	env.OnActivity(batchapi.ScoreReference, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.ScoreReferenceInput) (*batchapi.ScoreReferenceResult, error) {
 			c.add("ScoreReference")
 			if in.Reference != "data/ref.parquet" {
 				t.Errorf("reference %q", in.Reference)
 			}
-			return &activities.ScoreReferenceResult{Reference: stage(batch.StageReference, 8, 76000), Path: "/data/ref.parquet", ModelVersion: "sha256:m"}, nil
+			return &batchapi.ScoreReferenceResult{Reference: stage(batch.StageReference, 8, 76000), Path: "/data/ref.parquet", ModelVersion: "sha256:m"}, nil
 		})
-	env.OnActivity(a.JoinTarget, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.JoinInput) (*activities.JoinResult, error) {
+	env.OnActivity(batchapi.JoinTarget, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.JoinInput) (*batchapi.JoinResult, error) {
 			c.add("JoinTarget")
 			if in.Targets != "target.csv" || in.Current.Rows != rows {
 				t.Errorf("join input %+v", in)
 			}
-			return &activities.JoinResult{Targets: stage(batch.StageTarget, 1, rows), Source: "csv:target.csv", Matched: rows, InDomain: rows - 1}, nil
+			return &batchapi.JoinResult{Targets: stage(batch.StageTarget, 1, rows), Source: "csv:target.csv", Matched: rows, InDomain: rows - 1}, nil
 		})
 	if !skip["ComputeMetrics"] {
-		env.OnActivity(a.ComputeMetrics, mock.Anything, mock.Anything).Return(
-			func(ctx context.Context, in activities.ComputeInput) (*activities.ComputeResult, error) {
+		env.OnActivity(batchapi.ComputeMetrics, mock.Anything, mock.Anything).Return(
+			func(ctx context.Context, in batchapi.ComputeInput) (*batchapi.ComputeResult, error) {
 				c.add("ComputeMetrics")
 				if in.Reference.Rows != 76000 || in.Current.Rows != rows || in.Targets.Stage != batch.StageTarget {
 					t.Errorf("compute input %+v", in)
 				}
 				rmse := 5.5
-				return &activities.ComputeResult{Report: stage(batch.StageReport, 1, 1), Summary: batch.Summary{CurrentRows: rows, RMSE: &rmse}}, nil
+				return &batchapi.ComputeResult{Report: stage(batch.StageReport, 1, 1), Summary: batch.Summary{CurrentRows: rows, RMSE: &rmse}}, nil
 			})
 	}
-	env.OnActivity(a.SaveHTMLReport, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.SaveHTMLInput) (*activities.SaveHTMLResult, error) {
+	env.OnActivity(batchapi.SaveHTMLReport, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.SaveHTMLInput) (*batchapi.SaveHTMLResult, error) {
 			c.add("SaveHTMLReport")
 			if in.Report.Stage != batch.StageReport || in.ModelVersion != "sha256:m" || in.WorkflowID == "" {
 				t.Errorf("html input %+v", in)
 			}
-			return &activities.SaveHTMLResult{Path: "/reports/taxi/x.html", Host: "h"}, nil
+			return &batchapi.SaveHTMLResult{Path: "/reports/taxi/x.html", Host: "h"}, nil
 		})
 }
 
@@ -116,12 +135,12 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 	env := newEnv(t)
 	c := &calls{}
 	mockPipeline(t, env, c, 3000)
-	var inserted activities.InsertResultsInput
-	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+	var inserted batchapi.InsertResultsInput
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 			c.add("InsertResults")
 			inserted = in
-			return &activities.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
+			return &batchapi.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
 		})
 	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z",
 		Reference: "data/ref.parquet", Targets: "target.csv"})
@@ -156,12 +175,12 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 func TestWorkflowOpenWindowUsesWorkflowTime(t *testing.T) {
 	env := newEnv(t)
 	c := &calls{}
-	var fetched activities.FetchInput
-	env.OnActivity(a.FetchPredictions, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.FetchInput) (*activities.FetchResult, error) {
+	var fetched batchapi.FetchInput
+	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
 			c.add("FetchPredictions")
 			fetched = in
-			return &activities.FetchResult{Window: batch.Window{Start: in.WindowEnd, End: in.WindowEnd}}, nil
+			return &batchapi.FetchResult{Window: batch.Window{Start: in.WindowEnd, End: in.WindowEnd}}, nil
 		})
 	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi"})
 	if err := env.GetWorkflowError(); err != nil {
@@ -181,12 +200,12 @@ func TestWorkflowNoData(t *testing.T) {
 	env := newEnv(t)
 	c := &calls{}
 	mockPipeline(t, env, c, 0)
-	var inserted activities.InsertResultsInput
-	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+	var inserted batchapi.InsertResultsInput
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 			c.add("InsertResults")
 			inserted = in
-			return &activities.InsertResultsResult{}, nil
+			return &batchapi.InsertResultsResult{}, nil
 		})
 	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z"})
 	if err := env.GetWorkflowError(); err != nil {
@@ -217,8 +236,8 @@ func TestWorkflowBadInputFailsWithoutRetry(t *testing.T) {
 			env.ExecuteWorkflow(WorkflowType, in)
 			err := env.GetWorkflowError()
 			var ae *temporal.ApplicationError
-			if !errors.As(err, &ae) || ae.Type() != activities.ErrBadInput || !ae.NonRetryable() {
-				t.Fatalf("error %v, want a non-retryable %s", err, activities.ErrBadInput)
+			if !errors.As(err, &ae) || ae.Type() != batchapi.ErrBadInput || !ae.NonRetryable() {
+				t.Fatalf("error %v, want a non-retryable %s", err, batchapi.ErrBadInput)
 			}
 			t.Logf("%s: %v", name, ae.Error())
 		})
@@ -229,14 +248,14 @@ func TestWorkflowFailureIsRecorded(t *testing.T) {
 	env := newEnv(t)
 	c := &calls{}
 	mockPipeline(t, env, c, 10, "ComputeMetrics")
-	env.OnActivity(a.ComputeMetrics, mock.Anything, mock.Anything).Return(nil,
-		temporal.NewNonRetryableApplicationError("compute report of taxi: no rows", activities.ErrComputeFailed, nil))
-	var inserted activities.InsertResultsInput
-	env.OnActivity(a.InsertResults, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.InsertResultsInput) (*activities.InsertResultsResult, error) {
+	env.OnActivity(batchapi.ComputeMetrics, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("compute report of taxi: no rows", batchapi.ErrComputeFailed, nil))
+	var inserted batchapi.InsertResultsInput
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 			c.add("InsertResults")
 			inserted = in
-			return &activities.InsertResultsResult{}, nil
+			return &batchapi.InsertResultsResult{}, nil
 		})
 	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z", Reference: "data/ref.parquet", Targets: "target.csv"})
 	if env.GetWorkflowError() == nil {
@@ -248,7 +267,7 @@ func TestWorkflowFailureIsRecorded(t *testing.T) {
 }
 
 func TestActivityOptions(t *testing.T) {
-	for _, name := range []string{"FetchPredictions", "JoinTarget", "ScoreReference", "ComputeMetrics", "SaveHTMLReport", "InsertResults"} {
+	for _, name := range batchapi.Names {
 		o := ActivityOptions(name)
 		if o.StartToCloseTimeout == 0 || o.RetryPolicy == nil || o.RetryPolicy.MaximumAttempts == 0 || len(o.RetryPolicy.NonRetryableErrorTypes) == 0 {
 			t.Errorf("%s: %+v", name, o)

@@ -16,7 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/modelmon/modelmon/internal/store"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 func main() {
@@ -48,12 +48,12 @@ func run(idsPath, uri, prefix string) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("ids: %w", err)
 	}
-	c, err := store.Connect(ctx, uri)
+	c, err := mongodb.Connect(ctx, uri)
 	if err != nil {
 		return err
 	}
 	defer c.Disconnect(context.Background())
-	cur, err := store.DataCollection(c).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^" + prefix}}}},
+	cur, err := mongodb.DataCollection(c).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^" + prefix}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("find: %w", err)

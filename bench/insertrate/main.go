@@ -21,8 +21,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
-	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
@@ -68,12 +68,12 @@ func run(ctx context.Context, dataPath string, n, batch, writers int, uri, dir, 
 		uri = srv.URI
 		fmt.Printf("embedded FerretDB %s in %s\n", srv.Addr, dir)
 	}
-	client, err := store.Connect(ctx, uri)
+	client, err := mongodb.Connect(ctx, uri)
 	if err != nil {
 		return err
 	}
 	defer client.Disconnect(context.Background())
-	coll := client.Database(store.Database).Collection("insertrate_" + strconv.FormatInt(time.Now().UnixNano(), 36))
+	coll := client.Database(mongodb.Database).Collection("insertrate_" + strconv.FormatInt(time.Now().UnixNano(), 36))
 
 	now := time.Now().UTC()
 	docs := make([]any, 0, n)
@@ -83,7 +83,7 @@ func run(ctx context.Context, dataPath string, n, batch, writers int, uri, dir, 
 			continue
 		}
 		id := fmt.Sprintf("bench-%d", i)
-		p := store.Prediction{ID: id, RideID: id, PUDO: taxi.PUDO(*t.PULocationID, *t.DOLocationID),
+		p := mongodb.Prediction{ID: id, RideID: id, PUDO: taxi.PUDO(*t.PULocationID, *t.DOLocationID),
 			PUDOKnown: true, Prediction: 17.5, ModelVersion: "sha256:2630501e73f3adfa", ReceivedAt: now}
 		p.SetTrip(t)
 		raw, err := p.MarshalBSON()

@@ -25,14 +25,15 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
-	"github.com/modelmon/modelmon/internal/batch/batchsched"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/devtemporal"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/replay"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/starter/batchsched"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -164,7 +165,7 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) (err e
 	stops = append(stops, tc.Close)
 	cfg := batch.Config{
 		TemporalAddress: ts.FrontendHostPort(), Namespace: ts.Namespace(), TaskQueue: workflows.TaskQueue,
-		MongoURI: fdb.URI, Database: batch.Database, ModelPath: o.ModelPath,
+		MongoURI: fdb.URI, Database: mongodb.Database, ModelPath: o.ModelPath,
 		ReportsDir: filepath.Join(o.DataDir, "reports"), DataDir: ".",
 	}
 	wk, err := batchworker.Start(ctx, tc, cfg, batchworker.Options{Logger: log.With("part", "worker")})
@@ -313,7 +314,7 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 		if err != nil {
 			return err
 		}
-		up, err := batch.UploadTargets(ctx, db.Collection(batch.CollTarget), "duration", tg, 1000, nil)
+		up, err := batch.UploadTargets(ctx, db.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, tg, 1000, nil)
 		if err != nil {
 			return fmt.Errorf("upload targets: %w", err)
 		}

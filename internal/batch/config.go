@@ -6,29 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
-)
 
-// Database and collection names. They match the online logging schema
-// (internal/store): one document per prediction in Database.CollData, targets in
-// CollTarget; batch results in CollReport and the pipeline's scratch data in
-// CollStaging.
-const (
-	Database    = "prediction_service"
-	CollData    = "data"
-	CollTarget  = "target"
-	CollReport  = "report"
-	CollStaging = "staging"
-)
-
-// Field names of the logged documents that the batch reads.
-const (
-	FieldID           = "_id"
-	FieldReceivedAt   = "received_at"
-	FieldPrediction   = "prediction"
-	FieldModelVersion = "model_version"
-	// FieldTargetValue is the target's field in CollTarget ({_id: id, duration: minutes}).
-	FieldTargetValue = "duration"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // Defaults of Config.
@@ -68,7 +47,7 @@ var Settings = []EnvVar{
 	{"TEMPORAL_NAMESPACE", "namespace", DefaultNamespace, "Temporal namespace", func(c *Config) *string { return &c.Namespace }},
 	{"TASK_QUEUE", "task-queue", DefaultTaskQueue, "Temporal task queue of the batch-monitoring worker", func(c *Config) *string { return &c.TaskQueue }},
 	{"MONGODB_ADDRESS", "mongodb-address", DefaultMongoURI, "MongoDB URI of the prediction log", func(c *Config) *string { return &c.MongoURI }},
-	{"MONGODB_DATABASE", "mongodb-database", Database, "MongoDB database of the prediction log", func(c *Config) *string { return &c.Database }},
+	{"MONGODB_DATABASE", "mongodb-database", mongodb.Database, "MongoDB database of the prediction log", func(c *Config) *string { return &c.Database }},
 	{"MODEL_PATH", "model", DefaultModelPath, "model artifact that scores the reference", func(c *Config) *string { return &c.ModelPath }},
 	{"REPORTS_DIR", "reports-dir", DefaultReportsDir, "directory of the HTML reports (shared storage when workers run on several hosts)", func(c *Config) *string { return &c.ReportsDir }},
 	{"DATA_DIR", "data-dir", DefaultDataDir, "directory that relative reference and target paths are resolved against", func(c *Config) *string { return &c.DataDir }},
@@ -113,8 +92,3 @@ func PrintSettings(w io.Writer) {
 		fmt.Fprintf(w, "  %-19s --%-17s %s (default %q)\n", s.Env, s.Flag, s.Usage, s.Default)
 	}
 }
-
-// Timeouts of connecting to the services.
-const (
-	ConnectTimeout = 10 * time.Second
-)

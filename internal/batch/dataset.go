@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
@@ -20,14 +21,14 @@ import (
 // Logged documents are mapped generically: every report.Config numerical feature is
 // read from the field of the same name (int or double; null or absent is missing),
 // every categorical feature likewise (strings as they are, integers in decimal), the
-// prediction from FieldPrediction.
+// prediction from mongodb.FieldPrediction.
 type Dataset struct {
 	Name  string
 	Title string
 	// Report names the feature columns and drift options.
 	Report report.Config
 	// Collection holds the logged predictions, TargetCollection the targets
-	// ({_id: id, FieldTargetValue: value}).
+	// ({_id: id, mongodb.FieldTargetDuration: value}).
 	Collection       string
 	TargetCollection string
 	// DefaultReference is used when a run names no reference file (relative paths are
@@ -52,7 +53,7 @@ func (d *Dataset) InDomain(v float64) bool {
 
 // Fields are the logged fields that the batch reads for this dataset.
 func (d *Dataset) Fields() []string {
-	f := []string{FieldID, FieldReceivedAt, FieldPrediction, FieldModelVersion}
+	f := []string{mongodb.FieldID, mongodb.FieldReceivedAt, mongodb.FieldPrediction, mongodb.FieldModelVersion}
 	f = append(f, d.Report.NumericalFeatures...)
 	return append(f, d.Report.CategoricalFeatures...)
 }
@@ -66,8 +67,8 @@ func Taxi() Dataset {
 		Name:             "taxi",
 		Title:            "NYC green taxi trip duration",
 		Report:           report.TaxiConfig(),
-		Collection:       CollData,
-		TargetCollection: CollTarget,
+		Collection:       mongodb.CollectionData,
+		TargetCollection: mongodb.CollectionTarget,
 		DefaultReference: "data/green_tripdata_2021-01.parquet",
 		LoadReference: func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error) {
 			trips, err := taxi.ReadFile(ctx, path)

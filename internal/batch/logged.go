@@ -1,18 +1,14 @@
 package batch
 
 import (
-	"context"
-	"fmt"
 	"math"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -46,16 +42,16 @@ type Logged struct {
 // Add appends one logged document. ok is false (and nothing is appended) when the
 // document has no usable prediction or id.
 func (b *ChunkBuilder) Add(doc bson.Raw) (l Logged, ok bool) {
-	id, ok := idString(doc.Lookup(FieldID))
+	id, ok := idString(doc.Lookup(mongodb.FieldID))
 	if !ok {
 		return l, false
 	}
 	l.ID = id
-	if t, ok := doc.Lookup(FieldReceivedAt).TimeOK(); ok {
+	if t, ok := doc.Lookup(mongodb.FieldReceivedAt).TimeOK(); ok {
 		l.ReceivedAt = t.UTC()
 	}
-	l.ModelVersion, _ = doc.Lookup(FieldModelVersion).StringValueOK()
-	pred, ok := NumValue(doc.Lookup(FieldPrediction))
+	l.ModelVersion, _ = doc.Lookup(mongodb.FieldModelVersion).StringValueOK()
+	pred, ok := NumValue(doc.Lookup(mongodb.FieldPrediction))
 	if !ok {
 		return l, false
 	}
@@ -165,39 +161,6 @@ func ResolvePath(dir, p string) string {
 	}
 	return filepath.Join(dir, p)
 }
-
-// Connect creates a MongoDB client for uri and checks that the server answers.
-func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
-	c, err := mongo.Connect(options.Client().ApplyURI(uri).
-		SetConnectTimeout(ConnectTimeout).SetServerSelectionTimeout(ConnectTimeout).
-		SetAppName("modelmon-batch"))
-	if err != nil {
-		return nil, fmt.Errorf("mongodb %s: invalid URI or options: %w", redact(uri), err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
-	defer cancel()
-	if err := c.Ping(pctx, nil); err != nil {
-		_ = c.Disconnect(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("mongodb %s not reachable: %w", redact(uri), err)
-	}
-	return c, nil
-}
-
-// redact drops user information from a URI for messages.
-func redact(uri string) string {
-	u := uri
-	if i := indexOf(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if at := indexOf(rest, "@"); at >= 0 {
-			if slash := indexOf(rest, "/"); slash < 0 || at < slash {
-				return u[:i+3] + "REDACTED@" + rest[at+1:]
-			}
-		}
-	}
-	return u
-}
-
-func indexOf(s, sub string) int { return strings.Index(s, sub) }
 
 // newChunk returns an empty dataset of cfg's columns with room for rows rows.
 func newChunk(cfg report.Config, rows int) *report.Dataset {

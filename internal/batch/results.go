@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -70,7 +71,7 @@ type RowCounts struct {
 	TargetsInDomain int `json:"targets_in_domain" bson:"targets_in_domain"`
 }
 
-// ResultDoc is one document of CollReport: the result of (dataset, window), _id
+// ResultDoc is one document of mongodb.CollectionReport: the result of (dataset, window), _id
 // ReportID. Report is the report.Report JSON contract as an embedded document.
 type ResultDoc struct {
 	ID                  string              `json:"_id" bson:"_id"`
@@ -166,13 +167,15 @@ func checkKeys(doc bson.Raw, path string) error {
 	return nil
 }
 
-// Results reads and writes CollReport.
+// Results reads and writes mongodb.CollectionReport.
 type Results struct {
 	Coll *mongo.Collection
 }
 
 // NewResults returns the result collection of db.
-func NewResults(db *mongo.Database) Results { return Results{Coll: db.Collection(CollReport)} }
+func NewResults(db *mongo.Database) Results {
+	return Results{Coll: db.Collection(mongodb.CollectionReport)}
+}
 
 // Upsert writes the document of its _id, replacing an earlier one: a retried or
 // repeated run of a window leaves exactly one document.
@@ -298,10 +301,10 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database, ds Dataset) error {
 		model      mongo.IndexModel
 	}
 	ixs := []ix{
-		{ds.Collection, "batch_received_at", mongo.IndexModel{Keys: bson.D{{Key: FieldReceivedAt, Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("batch_received_at")}},
-		{CollReport, "batch_dataset_window_end", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "window_end", Value: 1}}, Options: options.Index().SetName("batch_dataset_window_end")}},
-		{CollStaging, "batch_run_stage_seq", mongo.IndexModel{Keys: bson.D{{Key: "run", Value: 1}, {Key: "stage", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("batch_run_stage_seq")}},
-		{CollStaging, "batch_ttl", mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}}, Options: options.Index().SetName("batch_ttl").SetExpireAfterSeconds(int32(StagingTTL / time.Second))}},
+		{ds.Collection, "batch_received_at", mongo.IndexModel{Keys: bson.D{{Key: mongodb.FieldReceivedAt, Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("batch_received_at")}},
+		{mongodb.CollectionReport, "batch_dataset_window_end", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "window_end", Value: 1}}, Options: options.Index().SetName("batch_dataset_window_end")}},
+		{mongodb.CollectionStaging, "batch_run_stage_seq", mongo.IndexModel{Keys: bson.D{{Key: "run", Value: 1}, {Key: "stage", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("batch_run_stage_seq")}},
+		{mongodb.CollectionStaging, "batch_ttl", mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}}, Options: options.Index().SetName("batch_ttl").SetExpireAfterSeconds(int32(StagingTTL / time.Second))}},
 	}
 	var errs []error
 	for _, x := range ixs {

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -35,7 +36,7 @@ type StageRef struct {
 	Rows   int    `json:"rows"`
 }
 
-// chunkDoc is one document of CollStaging.
+// chunkDoc is one document of mongodb.CollectionStaging.
 type chunkDoc struct {
 	ID        string    `bson:"_id"`
 	Run       string    `bson:"run"`
@@ -53,7 +54,9 @@ type Staging struct {
 }
 
 // NewStaging returns the staging collection of db.
-func NewStaging(db *mongo.Database) Staging { return Staging{Coll: db.Collection(CollStaging)} }
+func NewStaging(db *mongo.Database) Staging {
+	return Staging{Coll: db.Collection(mongodb.CollectionStaging)}
+}
 
 func chunkID(run, stage string, seq int) string {
 	return run + "/" + stage + "/" + strconv.Itoa(seq)

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -73,7 +74,7 @@ func compactTime(t time.Time) string {
 	return t.Format(compact)
 }
 
-// ReportID is the _id of the result document of (dataset, window) in CollReport:
+// ReportID is the _id of the result document of (dataset, window) in the report collection:
 // "<dataset>/<start>/<end>" with RFC 3339 UTC times. The same window always has the
 // same id, so a retried or repeated run replaces its document instead of adding one.
 func ReportID(dataset string, w Window) string {
@@ -92,4 +93,45 @@ func ScheduleID(dataset string) string { return "batch-monitoring-" + dataset }
 // HTMLFileName is the report file's name for (dataset, window), without directory.
 func HTMLFileName(dataset string, w Window) string {
 	return dataset + "_" + compactTime(w.Start) + "_" + compactTime(w.End) + ".html"
+}
+
+// ErrBadWindow is wrapped by ResolveWindow's errors about the bounds it was given.
+var ErrBadWindow = errors.New("malformed window")
+
+// OpenWindow is the window of a run with an open start that ends at end: it starts
+// where the dataset's last covered window ended (last, when found) or DefaultLookback
+// before end on the first run, and never after end, so that a window already covered
+// comes back empty (Start == End) instead of reversed.
+func OpenWindow(end, last time.Time, found bool) Window {
+	end = end.UTC()
+	start := end.Add(-DefaultLookback)
+	if found {
+		start = last.UTC()
+	}
+	if start.After(end) {
+		start = end
+	}
+	return Window{Start: start, End: end}
+}
+
+// ResolveWindow is the window of a run of dataset: [start, end) when start is given
+// (an error wrapping ErrBadWindow unless end is after it), else OpenWindow with the
+// end of the last window the dataset's results cover. A zero end is an ErrBadWindow.
+// The workflow's first activity and the starter resolve windows with it.
+func (r Results) ResolveWindow(ctx context.Context, dataset string, start *time.Time, end time.Time) (Window, error) {
+	if end.IsZero() {
+		return Window{}, fmt.Errorf("%w: window_end is missing", ErrBadWindow)
+	}
+	if start != nil {
+		w := Window{Start: start.UTC(), End: end.UTC()}
+		if err := w.Validate(); err != nil {
+			return w, fmt.Errorf("%w: %w", ErrBadWindow, err)
+		}
+		return w, nil
+	}
+	last, found, err := r.LastWindowEnd(ctx, dataset)
+	if err != nil {
+		return Window{}, err
+	}
+	return OpenWindow(end, last, found), nil
 }

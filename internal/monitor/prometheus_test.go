@@ -149,11 +149,11 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	wreg := prometheus.NewRegistry()
 	rmse := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "modelmon_batch_last_rmse", Help: "x"}, []string{"dataset"})
 	share := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "modelmon_batch_last_share_drifted_columns", Help: "x"}, []string{"dataset"})
-	runs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modelmon_batch_runs_total", Help: "x"}, []string{"dataset", "status"})
+	runs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "modelmon_batch_windows", Help: "x"}, []string{"dataset", "status"})
 	wreg.MustRegister(rmse, share, runs)
 	rmse.WithLabelValues("taxi").Set(6.3)
 	share.WithLabelValues("taxi").Set(0.33)
-	runs.WithLabelValues("taxi", "succeeded").Add(3)
+	runs.WithLabelValues("taxi", "completed").Set(3)
 	worker := httptest.NewServer(promhttp.HandlerFor(wreg, promhttp.HandlerOpts{}))
 	defer worker.Close()
 

@@ -10,18 +10,18 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/serve"
-	"github.com/modelmon/modelmon/internal/store"
 )
 
 // captureSink acknowledges every record and keeps the last one.
 type captureSink struct {
 	mu   sync.Mutex
-	last *store.Prediction
+	last *mongodb.Prediction
 }
 
 func (c *captureSink) Log(_ context.Context, doc any) error {
-	p := *doc.(*store.Prediction)
+	p := *doc.(*mongodb.Prediction)
 	c.mu.Lock()
 	c.last = &p
 	c.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/store"
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		if rides, err = readRides(ridesPath); err != nil {
 			return nil, err
 		}
-		if client, err = store.Connect(ctx, s.URI); err != nil {
+		if client, err = mongodb.Connect(ctx, s.URI); err != nil {
 			return nil, err
 		}
 		return func() { _ = client.Disconnect(context.Background()) }, nil
@@ -93,12 +94,12 @@ type testEnv struct {
 
 func newEnv(t *testing.T, lopts store.LoggerOptions, cfg serve.Config, edit func(*serve.Deps)) *testEnv {
 	t.Helper()
-	coll := client.Database(store.Database).Collection(store.CollectionData)
+	coll := client.Database(mongodb.Database).Collection(mongodb.CollectionData)
 	plog := store.NewLogger(coll, lopts)
 	deps := serve.Deps{
 		Model: mdl,
 		Sink:  plog,
-		Ping:  func(ctx context.Context) error { return store.Ping(ctx, client) },
+		Ping:  func(ctx context.Context) error { return mongodb.Ping(ctx, client) },
 	}
 	if edit != nil {
 		edit(&deps)

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 )
@@ -111,12 +112,12 @@ func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 			svc.release(context.Background())
 		}
 	}()
-	if svc.client, err = store.Connect(ctx, opts.MongoURI); err != nil {
+	if svc.client, err = mongodb.Connect(ctx, opts.MongoURI); err != nil {
 		return nil, fmt.Errorf("online: %w", err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := store.Ping(pingCtx, svc.client); err != nil {
-		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", store.RedactURI(opts.MongoURI), "err", err)
+	if err := mongodb.Ping(pingCtx, svc.client); err != nil {
+		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", mongodb.RedactURI(opts.MongoURI), "err", err)
 	}
 	cancel()
 
@@ -135,12 +136,12 @@ func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 			}
 		}
 	}
-	svc.plog = store.NewLogger(store.DataCollection(svc.client), sopts)
+	svc.plog = store.NewLogger(mongodb.DataCollection(svc.client), sopts)
 	client := svc.client
 	svc.srv, err = New(opts.HTTP, Deps{
 		Model:      svc.model,
 		Sink:       svc.plog,
-		Ping:       func(ctx context.Context) error { return store.Ping(ctx, client) },
+		Ping:       func(ctx context.Context) error { return mongodb.Ping(ctx, client) },
 		Logger:     log,
 		Spool:      svc.spool,
 		OnRecord:   opts.OnRecord,
@@ -224,7 +225,7 @@ func (svc *Service) Serve(ctx context.Context) error {
 	}
 	so := plog.Options()
 	log.Info("online service listening", "addr", ln.Addr().String(),
-		"mongodb", store.RedactURI(opts.MongoURI), "database", store.Database, "collection", store.CollectionData,
+		"mongodb", mongodb.RedactURI(opts.MongoURI), "database", mongodb.Database, "collection", mongodb.CollectionData,
 		"model", opts.ModelPath, "model_version", svc.model.Version,
 		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
 		"spool_dir", opts.SpoolDir, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")

@@ -43,6 +43,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
@@ -269,7 +270,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	trip := req.trip()
-	doc := store.Prediction{
+	doc := mongodb.Prediction{
 		ID: id, RideID: id,
 		PUDO: pudo, PUDOKnown: m.Known(pudo),
 		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,

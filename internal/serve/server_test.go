@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/store"
@@ -102,7 +103,7 @@ func TestPredictRoundTrip(t *testing.T) {
 		if doc.Lookup("_id").StringValue() != id || doc.Lookup("id").StringValue() != id {
 			t.Errorf("_id/id: %v %v", doc.Lookup("_id"), doc.Lookup("id"))
 		}
-		for _, f := range store.TLCFields {
+		for _, f := range mongodb.TLCFields {
 			v, err := doc.LookupErr(f)
 			if err != nil {
 				t.Errorf("field %s missing from the document", f)
@@ -114,11 +115,11 @@ func TestPredictRoundTrip(t *testing.T) {
 				if v.Type != bson.TypeNull {
 					t.Errorf("%s not sent, stored as %v, want null", f, v)
 				}
-			case f == store.FieldPickupDatetime || f == store.FieldDropoffDatetime:
+			case f == mongodb.FieldPickupDatetime || f == mongodb.FieldDropoffDatetime:
 				if v.StringValue() != in {
 					t.Errorf("%s stored %v, sent %v", f, v, in)
 				}
-			case f == store.FieldStoreAndFwdFlag:
+			case f == mongodb.FieldStoreAndFwdFlag:
 				if v.StringValue() != in {
 					t.Errorf("%s stored %v, sent %v", f, v, in)
 				}
@@ -155,7 +156,7 @@ func TestPredictRoundTrip(t *testing.T) {
 			t.Errorf("received_at %v not within [%v, %v]", ts, start, end)
 		}
 		// The batch workflow decodes the same documents.
-		var p store.Prediction
+		var p mongodb.Prediction
 		if err := bson.Unmarshal(doc, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -449,15 +450,15 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 			db.Stop()
 		}
 	}()
-	c, err := store.Connect(ctx, db.URI)
+	c, err := mongodb.Connect(ctx, db.URI)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Disconnect(ctx)
-	plog := store.NewLogger(c.Database(store.Database).Collection(store.CollectionData), store.LoggerOptions{WriteTimeout: time.Second})
+	plog := store.NewLogger(c.Database(mongodb.Database).Collection(mongodb.CollectionData), store.LoggerOptions{WriteTimeout: time.Second})
 	defer plog.Close(ctx)
 	srv, err := serve.New(serve.Config{ReadyTimeout: 300 * time.Millisecond, RequestTimeout: 3 * time.Second}, serve.Deps{
-		Model: mdl, Sink: plog, Ping: func(ctx context.Context) error { return store.Ping(ctx, c) },
+		Model: mdl, Sink: plog, Ping: func(ctx context.Context) error { return mongodb.Ping(ctx, c) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -512,7 +513,7 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 		t.Fatalf("predict after the database came back: %d %s", a.Status, a.Raw)
 	}
 	// The record from before the outage survived the restart.
-	if err := c.Database(store.Database).Collection(store.CollectionData).FindOne(ctx, bson.D{{Key: "_id", Value: "ready-1"}}).Err(); err != nil {
+	if err := c.Database(mongodb.Database).Collection(mongodb.CollectionData).FindOne(ctx, bson.D{{Key: "_id", Value: "ready-1"}}).Err(); err != nil {
 		t.Errorf("ready-1 after restart: %v", err)
 	}
 }
@@ -606,7 +607,7 @@ func FuzzPredictBody(f *testing.F) {
 		`{"id":"fz-2","PULocationID":265,"DOLocationID":1,"trip_distance":1e308,"lpep_pickup_datetime":"2021-02-01T00:00:00+05:00"}`} {
 		f.Add([]byte(s))
 	}
-	plog := store.NewLogger(client.Database(store.Database).Collection(store.CollectionData), store.LoggerOptions{})
+	plog := store.NewLogger(client.Database(mongodb.Database).Collection(mongodb.CollectionData), store.LoggerOptions{})
 	f.Cleanup(func() { _ = plog.Close(context.Background()) })
 	srv, err := serve.New(serve.Config{}, serve.Deps{Model: mdl, Sink: plog, Logger: discardLogger()})
 	if err != nil {

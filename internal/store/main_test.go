@@ -7,8 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
-	"github.com/modelmon/modelmon/internal/store"
 )
 
 // One embedded FerretDB for the whole test binary.
@@ -21,11 +21,11 @@ func TestMain(m *testing.M) {
 	os.Exit(mongotest.Main(m, func(ctx context.Context, s *mongotest.Server) (func(), error) {
 		ferret = s
 		var err error
-		if client, err = store.Connect(ctx, s.URI); err != nil {
+		if client, err = mongodb.Connect(ctx, s.URI); err != nil {
 			return nil, err
 		}
 		disconnect := func() { _ = client.Disconnect(context.Background()) }
-		if err := store.Ping(ctx, client); err != nil {
+		if err := mongodb.Ping(ctx, client); err != nil {
 			disconnect()
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
@@ -47,7 +48,7 @@ func TestOutageIsSpooledAndDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { db.Stop() }()
-	c, err := store.Connect(ctx, db.URI)
+	c, err := mongodb.Connect(ctx, db.URI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestOutageIsSpooledAndDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	coll := store.DataCollection(c)
+	coll := mongodb.DataCollection(c)
 	l := store.NewLogger(coll, store.LoggerOptions{Spool: sp, Logger: log, WriteTimeout: 2 * time.Second, DrainInterval: 100 * time.Millisecond})
 
 	var (
@@ -155,7 +156,7 @@ func TestOutageIsSpooledAndDrained(t *testing.T) {
 func TestSpoolFullIsOverloaded(t *testing.T) {
 	ctx := context.Background()
 	// A client to a closed port: every write fails.
-	c, err := store.Connect(ctx, "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200&connectTimeoutMS=200")
+	c, err := mongodb.Connect(ctx, "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200&connectTimeoutMS=200")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestSpoolFullIsOverloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	l := store.NewLogger(store.DataCollection(c), store.LoggerOptions{Spool: sp, Logger: slog.New(slog.DiscardHandler), WriteTimeout: time.Second})
+	l := store.NewLogger(mongodb.DataCollection(c), store.LoggerOptions{Spool: sp, Logger: slog.New(slog.DiscardHandler), WriteTimeout: time.Second})
 	defer l.Close(ctx)
 	if err := l.Log(ctx, bson.D{{Key: "_id", Value: "full-1"}, {Key: "pad", Value: strings.Repeat("x", 150)}}); err != nil {
 		t.Fatalf("first record: %v (want spooled)", err)

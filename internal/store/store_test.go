@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,14 +14,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-func samplePrediction(id string) store.Prediction {
-	p := store.Prediction{
+func samplePrediction(id string) mongodb.Prediction {
+	p := mongodb.Prediction{
 		ID: id, RideID: id,
 		PUDO: "130_205", PUDOKnown: true, Prediction: 17.25, ModelVersion: "sha256:test",
 		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC),
@@ -42,103 +42,7 @@ var collSeq atomic.Int64
 func coll(t *testing.T) *mongo.Collection {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-	return client.Database(store.Database).Collection(fmt.Sprintf("t_%s_%d", name, collSeq.Add(1)))
-}
-
-func TestPredictionBSON(t *testing.T) {
-	p := samplePrediction("r1")
-	p.Extra = ptr(math.NaN())
-	p.MtaTax = ptr(math.Inf(1))
-	raw, err := p.MarshalBSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := bson.Raw(raw)
-	if err := doc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	// Field order and names: _id, id, the TLC fields, then the prediction's.
-	elems, err := doc.Elements()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := append(append([]string{store.FieldID, store.FieldRideID}, store.TLCFields...),
-		store.FieldPUDO, store.FieldPUDOKnown, store.FieldPrediction, store.FieldModelVersion, store.FieldReceivedAt)
-	if len(elems) != len(want) {
-		t.Fatalf("%d fields, want %d", len(elems), len(want))
-	}
-	for i, e := range elems {
-		if e.Key() != want[i] {
-			t.Errorf("field %d is %q, want %q", i, e.Key(), want[i])
-		}
-	}
-	for key, typ := range map[string]bson.Type{
-		"VendorID": bson.TypeInt64, "lpep_pickup_datetime": bson.TypeString, "lpep_dropoff_datetime": bson.TypeNull,
-		"trip_distance": bson.TypeDouble, "extra": bson.TypeNull, "mta_tax": bson.TypeNull, "ehail_fee": bson.TypeNull,
-		"received_at": bson.TypeDateTime, "pu_do_known": bson.TypeBoolean,
-	} {
-		if got := doc.Lookup(key).Type; got != typ {
-			t.Errorf("%s: type %v, want %v", key, got, typ)
-		}
-	}
-	if s := doc.Lookup("lpep_pickup_datetime").StringValue(); s != "2021-02-01T00:34:03" {
-		t.Errorf("pickup stored as %q", s)
-	}
-
-	// Decoding with the struct tags gives the document back (NaN/Inf became null).
-	var back store.Prediction
-	if err := bson.Unmarshal(raw, &back); err != nil {
-		t.Fatal(err)
-	}
-	p.Extra, p.MtaTax = nil, nil
-	p.ReceivedAt = p.ReceivedAt.Truncate(time.Millisecond)
-	if fmt.Sprintf("%+v", derefAll(back)) != fmt.Sprintf("%+v", derefAll(p)) {
-		t.Errorf("round trip:\n got %+v\nwant %+v", derefAll(back), derefAll(p))
-	}
-	trip, err := back.Trip()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if trip.Pickup == nil || trip.Pickup.String() != "2021-02-01T00:34:03" || trip.Dropoff != nil || *trip.PULocationID != 130 {
-		t.Errorf("Trip() = %+v", trip)
-	}
-}
-
-// derefAll renders pointer fields by value so that %+v compares contents.
-func derefAll(p store.Prediction) string {
-	var b strings.Builder
-	v := func(name string, x any) { fmt.Fprintf(&b, "%s=%v ", name, x) }
-	f := func(x *float64) any {
-		if x == nil {
-			return nil
-		}
-		return *x
-	}
-	i := func(x *int64) any {
-		if x == nil {
-			return nil
-		}
-		return *x
-	}
-	s := func(x *string) any {
-		if x == nil {
-			return nil
-		}
-		return *x
-	}
-	v("id", p.ID+"/"+p.RideID)
-	v("vendor", i(p.VendorID))
-	v("pu", s(p.PickupDatetime))
-	v("do", s(p.DropoffDatetime))
-	v("flag", s(p.StoreAndFwdFlag))
-	v("pul", i(p.PULocationID))
-	v("dol", i(p.DOLocationID))
-	v("dist", f(p.TripDistance))
-	v("fare", f(p.FareAmount))
-	v("extra", f(p.Extra))
-	v("mta", f(p.MtaTax))
-	v("rest", fmt.Sprint(p.PUDO, p.PUDOKnown, p.Prediction, p.ModelVersion, p.ReceivedAt.UTC()))
-	return b.String()
+	return client.Database(mongodb.Database).Collection(fmt.Sprintf("t_%s_%d", name, collSeq.Add(1)))
 }
 
 func TestLoggerGroupsConcurrentRecords(t *testing.T) {
@@ -302,7 +206,7 @@ func TestLoggerUnreachableDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Disconnect(context.Background())
-	l := store.NewLogger(c.Database(store.Database).Collection("x"), store.LoggerOptions{QueueSize: 2, BatchSize: 1})
+	l := store.NewLogger(c.Database(mongodb.Database).Collection("x"), store.LoggerOptions{QueueSize: 2, BatchSize: 1})
 	ctx := context.Background()
 	const n = 10
 	var wg sync.WaitGroup
@@ -352,40 +256,14 @@ func TestLogAcceptsRawAndStructs(t *testing.T) {
 	if err := l.Log(ctx, bson.Raw(raw)); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Log(ctx, store.Target{ID: "t1", Duration: 12.5}); err != nil {
+	if err := l.Log(ctx, mongodb.Target{ID: "t1", Duration: 12.5}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Log(ctx, nil); err == nil {
 		t.Error("nil document accepted")
 	}
-	var tg store.Target
-	if err := c.FindOne(ctx, bson.D{{Key: store.FieldTargetID, Value: "t1"}}).Decode(&tg); err != nil || tg.Duration != 12.5 {
+	var tg mongodb.Target
+	if err := c.FindOne(ctx, bson.D{{Key: mongodb.FieldTargetID, Value: "t1"}}).Decode(&tg); err != nil || tg.Duration != 12.5 {
 		t.Errorf("target %+v, %v", tg, err)
-	}
-}
-
-func TestRedactURI(t *testing.T) {
-	for in, want := range map[string]string{
-		"mongodb://127.0.0.1:27017":                                  "mongodb://127.0.0.1:27017",
-		"mongodb://user:s3cr%40t@db:27017/?authSource=admin":         "mongodb://REDACTED@db:27017/?authSource=admin",
-		"mongodb+srv://u:p@cluster0.example.net/x":                   "mongodb+srv://REDACTED@cluster0.example.net/x",
-		"mongodb://u:p@h1:1,h2:2":                                    "mongodb://REDACTED@h1:1,h2:2",
-		"mongodb://u:p@h/?tlsCertificateKeyFilePassword=pw&w=1":      "mongodb://REDACTED@h/?tlsCertificateKeyFilePassword=REDACTED&w=1",
-		"mongodb://h/?authMechanismProperties=AWS_SESSION_TOKEN:abc": "mongodb://h/?authMechanismProperties=REDACTED",
-		"not a uri": "not a uri",
-	} {
-		if got := store.RedactURI(in); got != want {
-			t.Errorf("RedactURI(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestConnectErrorHidesCredentials(t *testing.T) {
-	_, err := store.Connect(context.Background(), "mongodb://alice:hunter2@h:27017/?connectTimeoutMS=notanumber")
-	if err == nil {
-		t.Fatal("invalid URI accepted")
-	}
-	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "alice") {
-		t.Errorf("error leaks credentials: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // Collector reads the result documents at most once per MinInterval (scrapes in
@@ -30,7 +31,7 @@ type Collector struct {
 	runs    map[[2]string]float64       // (dataset, status) -> documents
 	errs    float64
 
-	rmse, share, drift, windowEnd, rows, runsDesc, scrapeErrs *prometheus.Desc
+	rmse, share, drift, windowEnd, rows, windowsDesc, scrapeErrs *prometheus.Desc
 }
 
 // New returns a collector over db's report collection.
@@ -42,20 +43,20 @@ func New(db *mongo.Database, log *slog.Logger) *Collector {
 		return prometheus.NewDesc("modelmon_batch_"+name, help, labels, nil)
 	}
 	return &Collector{
-		coll: db.Collection(batch.CollReport), log: log, MinInterval: 10 * time.Second,
-		rmse:       d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
-		share:      d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
-		drift:      d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),
-		windowEnd:  d("last_window_end_timestamp_seconds", "End of the window of the latest completed batch run.", "dataset"),
-		rows:       d("last_current_rows", "Logged predictions in the window of the latest completed batch run.", "dataset"),
-		runsDesc:   d("runs_total", "Batch runs recorded in the report collection, by result status.", "dataset", "status"),
-		scrapeErrs: d("metrics_read_errors_total", "Failed reads of the report collection for these metrics."),
+		coll: db.Collection(mongodb.CollectionReport), log: log, MinInterval: 10 * time.Second,
+		rmse:        d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
+		share:       d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
+		drift:       d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),
+		windowEnd:   d("last_window_end_timestamp_seconds", "End of the window of the latest completed batch run.", "dataset"),
+		rows:        d("last_current_rows", "Logged predictions in the window of the latest completed batch run.", "dataset"),
+		windowsDesc: d("windows", "Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).", "dataset", "status"),
+		scrapeErrs:  d("metrics_read_errors_total", "Failed reads of the report collection for these metrics."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rmse, c.share, c.drift, c.windowEnd, c.rows, c.runsDesc, c.scrapeErrs} {
+	for _, d := range []*prometheus.Desc{c.rmse, c.share, c.drift, c.windowEnd, c.rows, c.windowsDesc, c.scrapeErrs} {
 		ch <- d
 	}
 }
@@ -87,7 +88,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.rows, prometheus.GaugeValue, float64(s.CurrentRows), ds)
 	}
 	for k, n := range c.runs {
-		ch <- prometheus.MustNewConstMetric(c.runsDesc, prometheus.CounterValue, n, k[0], k[1])
+		ch <- prometheus.MustNewConstMetric(c.windowsDesc, prometheus.GaugeValue, n, k[0], k[1])
 	}
 	ch <- prometheus.MustNewConstMetric(c.scrapeErrs, prometheus.CounterValue, c.errs)
 }

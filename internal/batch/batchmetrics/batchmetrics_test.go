@@ -49,12 +49,12 @@ modelmon_batch_last_rmse{dataset="taxi"} 6.9
 # HELP modelmon_batch_last_share_drifted_columns Share of drifted columns in the latest completed batch run.
 # TYPE modelmon_batch_last_share_drifted_columns gauge
 modelmon_batch_last_share_drifted_columns{dataset="taxi"} 0.75
-# HELP modelmon_batch_runs_total Batch runs recorded in the report collection, by result status.
-# TYPE modelmon_batch_runs_total counter
-modelmon_batch_runs_total{dataset="taxi",status="completed"} 2
-modelmon_batch_runs_total{dataset="taxi",status="failed"} 1
+# HELP modelmon_batch_windows Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).
+# TYPE modelmon_batch_windows gauge
+modelmon_batch_windows{dataset="taxi",status="completed"} 2
+modelmon_batch_windows{dataset="taxi",status="failed"} 1
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "modelmon_batch_last_rmse", "modelmon_batch_last_share_drifted_columns", "modelmon_batch_runs_total"); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "modelmon_batch_last_rmse", "modelmon_batch_last_share_drifted_columns", "modelmon_batch_windows"); err != nil {
 		t.Fatal(err)
 	}
 	problems, err := testutil.CollectAndLint(c)

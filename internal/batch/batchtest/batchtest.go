@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/taxi"
 	"github.com/modelmon/modelmon/internal/testutil"
@@ -51,7 +52,7 @@ func LoadModel(t testing.TB) *model.Model {
 }
 
 // Mongo starts an embedded FerretDB for the test and returns its URI and a
-// connected database called batch.Database.
+// connected database called mongodb.Database.
 func Mongo(t testing.TB) (uri string, db *mongo.Database) {
 	t.Helper()
 	ctx := context.Background()
@@ -65,7 +66,7 @@ func Mongo(t testing.TB) (uri string, db *mongo.Database) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	return srv.URI, c.Database(batch.Database)
+	return srv.URI, c.Database(mongodb.Database)
 }
 
 // Ride is one logged prediction built from a real trip.

@@ -29,10 +29,12 @@ import (
 
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
-	"github.com/modelmon/modelmon/internal/batch/batchsched"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
+	"github.com/modelmon/modelmon/starter/batchsched"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -107,7 +109,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := e.db.Collection(batch.CollData)
+	data := e.db.Collection(mongodb.CollectionData)
 	for _, rides := range [][]batchtest.Ride{r1, r2, recent} {
 		if err := batchtest.InsertRides(ctx, data, rides, e.model.Version); err != nil {
 			t.Fatal(err)
@@ -118,7 +120,7 @@ func setup(t *testing.T) *env {
 	if err := batchtest.WriteTargetsCSV(filepath.Join(e.dataDir, "target.csv"), batchtest.Targets(r1), false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := batch.UploadTargets(ctx, e.db.Collection(batch.CollTarget), batch.FieldTargetValue,
+	if _, err := batch.UploadTargets(ctx, e.db.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration,
 		append(batchtest.Targets(r2), batchtest.Targets(recent)...), 1000, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func TestBatchMonitoringEndToEnd(t *testing.T) {
 			t.Errorf("document of run %s, want the re-run %s", doc.RunID, run.GetRunID())
 		}
 		e.checkHTML(t, []string{batch.HTMLFileName("taxi", day1)})
-		n, err := batchtest.Count(ctx, e.db.Collection(batch.CollReport), bson.D{})
+		n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionReport), bson.D{})
 		if err != nil || n != 1 {
 			t.Errorf("%d result documents (%v), want 1", n, err)
 		}
@@ -334,7 +336,7 @@ func (e *env) killedWorker(t *testing.T, ctx context.Context) {
 	hist := e.history(t, ctx, wfID, run.GetRunID())
 	checkPayloads(t, hist)
 	// The fetch was retried once and resumed from its heartbeat.
-	var fetch activities.FetchResult
+	var fetch batchapi.FetchResult
 	attempts := 0
 	scheduled := map[int64]string{}
 	for _, ev := range hist.Events {
@@ -438,7 +440,7 @@ func (e *env) waitScheduledRun(t *testing.T, ctx context.Context, n int) batchsc
 // onlyReport checks that the window has exactly one result document and returns it.
 func (e *env) onlyReport(t *testing.T, ctx context.Context, id string) *batch.ResultDoc {
 	t.Helper()
-	n, err := batchtest.Count(ctx, e.db.Collection(batch.CollReport), bson.D{{Key: "_id", Value: id}})
+	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionReport), bson.D{{Key: "_id", Value: id}})
 	if err != nil || n != 1 {
 		t.Fatalf("%d result documents %s (%v), want 1", n, id, err)
 	}
@@ -474,7 +476,7 @@ func (e *env) checkHTML(t *testing.T, want []string) {
 
 func (e *env) checkStagingEmpty(t *testing.T, ctx context.Context) {
 	t.Helper()
-	n, err := batchtest.Count(ctx, e.db.Collection(batch.CollStaging), bson.D{})
+	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionStaging), bson.D{})
 	if err != nil || n != 0 {
 		t.Errorf("%d staging documents left (%v)", n, err)
 	}
@@ -559,14 +561,14 @@ func helperWorker() int {
 		fmt.Fprintln(os.Stderr, "helper worker:", err)
 		return 1
 	}
-	mc, err := batch.Connect(ctx, cfg.MongoURI)
+	mc, err := mongodb.Open(ctx, cfg.MongoURI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper worker:", err)
 		return 1
 	}
 	rows, _ := strconv.Atoi(os.Getenv("BATCH_CHUNK_ROWS"))
 	delay, _ := time.ParseDuration(os.Getenv("BATCH_HEARTBEAT_DELAY"))
-	a := &activities.Activities{DB: mc.Database(batch.Database), Model: m, ReportsDir: cfg.ReportsDir, DataDir: cfg.DataDir, ChunkRows: rows}
+	a := &activities.Activities{DB: mc.Database(mongodb.Database), Model: m, ReportsDir: cfg.ReportsDir, DataDir: cfg.DataDir, ChunkRows: rows}
 	_, err = batchworker.Start(ctx, c, cfg, batchworker.Options{
 		Activities:  a,
 		SkipIndexes: true,

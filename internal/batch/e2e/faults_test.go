@@ -27,12 +27,14 @@ import (
 
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
-	"github.com/modelmon/modelmon/internal/batch/batchworker"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/taxi"
+	"github.com/modelmon/modelmon/worker/batchworker"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -110,7 +112,7 @@ func setupFaults(t *testing.T) *faultEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.client.Disconnect(context.Background()) })
-	e.db = e.client.Database(batch.Database)
+	e.db = e.client.Database(mongodb.Database)
 	e.model = batchtest.LoadModel(t)
 	e.dataDir = t.TempDir()
 	e.reportsDir = filepath.Join(t.TempDir(), "reports")
@@ -132,7 +134,7 @@ func setupFaults(t *testing.T) *faultEnv {
 	for k, d := range taxiFaultDay {
 		rides := all[k*faultRowsPerDay : (k+1)*faultRowsPerDay]
 		place(rides, faultDay(d))
-		if err := batchtest.InsertRides(ctx, e.db.Collection(batch.CollData), rides, e.model.Version); err != nil {
+		if err := batchtest.InsertRides(ctx, e.db.Collection(mongodb.CollectionData), rides, e.model.Version); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +155,7 @@ func setupFaults(t *testing.T) *faultEnv {
 	if err := batchtest.InsertRides(ctx, e.db.Collection(xssCollection), xss, e.model.Version); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := batch.UploadTargets(ctx, e.db.Collection(batch.CollTarget), batch.FieldTargetValue, batchtest.Targets(all), 1000, nil); err != nil {
+	if _, err := batch.UploadTargets(ctx, e.db.Collection(mongodb.CollectionTarget), mongodb.FieldTargetDuration, batchtest.Targets(all), 1000, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := batch.Register(xssTestDataset()); err != nil {
@@ -301,11 +303,11 @@ func faultWorker() int {
 	if err != nil {
 		return fail(err)
 	}
-	mc, err := batch.Connect(ctx, cfg.MongoURI)
+	mc, err := mongodb.Open(ctx, cfg.MongoURI)
 	if err != nil {
 		return fail(err)
 	}
-	a := &activities.Activities{DB: mc.Database(batch.Database), Model: m, ReportsDir: cfg.ReportsDir, DataDir: cfg.DataDir, ChunkRows: faultChunkRows}
+	a := &activities.Activities{DB: mc.Database(mongodb.Database), Model: m, ReportsDir: cfg.ReportsDir, DataDir: cfg.DataDir, ChunkRows: faultChunkRows}
 	_, err = batchworker.Start(ctx, c, cfg, batchworker.Options{
 		Activities:  a,
 		SkipIndexes: true,
@@ -580,7 +582,7 @@ func (e *faultEnv) corruptReference(t *testing.T, ctx context.Context) {
 	if !errors.As(err, &appErr) {
 		t.Fatalf("failure %T is no ApplicationError: %v", err, err)
 	}
-	if !appErr.NonRetryable() || appErr.Type() != activities.ErrBadInput {
+	if !appErr.NonRetryable() || appErr.Type() != batchapi.ErrBadInput {
 		t.Errorf("application error: type %q, non-retryable %v", appErr.Type(), appErr.NonRetryable())
 	}
 	msg := strings.ToLower(appErr.Error())
@@ -602,7 +604,7 @@ func (e *faultEnv) corruptReference(t *testing.T, ctx context.Context) {
 	// The design (workflows/doc.go): a failed run records status "failed" for its
 	// window unless it already has a completed result, and deletes its staging.
 	id := batch.ReportID("taxi", w)
-	n, err := batchtest.Count(ctx, e.db.Collection(batch.CollReport), bson.D{{Key: "_id", Value: id}})
+	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionReport), bson.D{{Key: "_id", Value: id}})
 	if err != nil || n != 1 {
 		t.Fatalf("%d result documents %s (%v), want 1", n, id, err)
 	}
@@ -671,7 +673,7 @@ func (e *faultEnv) overlapping(t *testing.T, ctx context.Context) {
 	if !runIDs[doc.RunID] {
 		t.Errorf("document of an unknown run %s", doc.RunID)
 	}
-	n, err := batchtest.Count(ctx, e.db.Collection(batch.CollReport), bson.D{{Key: "dataset", Value: "taxi"}, {Key: "window_start", Value: w.Start}})
+	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionReport), bson.D{{Key: "dataset", Value: "taxi"}, {Key: "window_start", Value: w.Start}})
 	if err != nil || n != 1 {
 		t.Errorf("%d result documents of the window (%v), want 1", n, err)
 	}
@@ -768,7 +770,7 @@ func (e *faultEnv) checkOneHTML(t *testing.T, dataset string, w batch.Window) {
 // id>") is left.
 func (e *faultEnv) checkRunStagingEmpty(t *testing.T, ctx context.Context, run string) {
 	t.Helper()
-	n, err := batchtest.Count(ctx, e.db.Collection(batch.CollStaging), bson.D{{Key: "run", Value: run}})
+	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionStaging), bson.D{{Key: "run", Value: run}})
 	if err != nil || n != 0 {
 		t.Errorf("%d staging chunks of %s left (%v)", n, run, err)
 	}

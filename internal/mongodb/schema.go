@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"fmt"
@@ -10,11 +10,14 @@ import (
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
-// Database and collection names of the prediction log.
+// Database and collection names: the prediction log written by the online service
+// and read by the batch, and the batch's own collections.
 const (
-	Database         = "prediction_service"
-	CollectionData   = "data"   // one document per prediction (Prediction)
-	CollectionTarget = "target" // {_id: ride id, duration: minutes} (Target)
+	Database          = "prediction_service"
+	CollectionData    = "data"    // one document per prediction (Prediction)
+	CollectionTarget  = "target"  // {_id: ride id, duration: minutes} (Target)
+	CollectionReport  = "report"  // one batch result per (dataset, window) (batch.ResultDoc)
+	CollectionStaging = "staging" // the batch pipeline's scratch chunks (batch.Chunk)
 )
 
 // Field names of a document in CollectionData. The TLC request fields keep their TLC
@@ -182,7 +185,7 @@ func parseTime(field string, s *string) (*taxi.LocalTime, error) {
 	}
 	t, err := taxi.ParseLocalTime(*s)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", field, err)
+		return nil, fmt.Errorf("mongodb: %s: %w", field, err)
 	}
 	return &t, nil
 }
@@ -226,7 +229,7 @@ func (p *Prediction) AppendBSON(dst []byte) ([]byte, error) {
 	dst = bsoncore.AppendDateTimeElement(dst, FieldReceivedAt, p.ReceivedAt.UnixMilli())
 	dst, err := bsoncore.AppendDocumentEnd(dst, idx)
 	if err != nil {
-		return nil, fmt.Errorf("store: encode prediction %q: %w", p.ID, err)
+		return nil, fmt.Errorf("mongodb: encode prediction %q: %w", p.ID, err)
 	}
 	return dst, nil
 }

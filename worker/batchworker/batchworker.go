@@ -1,6 +1,8 @@
 // Package batchworker assembles a running batch-monitoring worker from a
-// batch.Config: MongoDB client, model, activities, Temporal worker. `go run ./worker`
-// uses it, and so can a one-command dev stack that runs the worker in-process.
+// batch.Config: MongoDB client, model, activities, Temporal worker. It is the one
+// place that puts the workflow (package workflows) and the activities (package
+// activities) on one worker: `go run ./worker` is a thin main over it, and the
+// one-command dev stack and the end-to-end tests run it in-process.
 package batchworker
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/workflows"
 )
 
@@ -52,14 +55,14 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("load model (MODEL_PATH=%s): %w", cfg.ModelPath, err)
 		}
-		mc, err := batch.Connect(ctx, cfg.MongoURI)
+		mc, err := mongodb.Open(ctx, cfg.MongoURI)
 		if err != nil {
 			return nil, err
 		}
 		w.mongo = mc
 		dbName := cfg.Database
 		if dbName == "" {
-			dbName = batch.Database
+			dbName = mongodb.Database
 		}
 		w.Activities = &activities.Activities{
 			DB:         mc.Database(dbName),
@@ -84,7 +87,7 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 			}
 		}
 	}
-	w.Worker = workflows.NewWorker(c, cfg.TaskQueue, w.Activities, o.Worker)
+	w.Worker = NewWorker(c, cfg.TaskQueue, w.Activities, o.Worker)
 	if err := w.Worker.Start(); err != nil {
 		w.close(ctx)
 		return nil, fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)
@@ -92,6 +95,23 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 	logger.Info("batch worker started", "task_queue", cfg.TaskQueue, "model_version", w.Activities.Model.Version,
 		"reports_dir", w.Activities.ReportsDir, "data_dir", w.Activities.DataDir)
 	return w, nil
+}
+
+// Register registers the BatchMonitoring workflow and the activities of a on r.
+func Register(r worker.Registry, a *activities.Activities) {
+	workflows.Register(r)
+	r.RegisterActivity(a)
+}
+
+// NewWorker creates (does not start) a worker of the batch on taskQueue (empty:
+// workflows.TaskQueue) with the workflow and a's activities registered.
+func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts worker.Options) worker.Worker {
+	if taskQueue == "" {
+		taskQueue = workflows.TaskQueue
+	}
+	w := worker.New(c, taskQueue, opts)
+	Register(w, a)
+	return w
 }
 
 // Stop stops the worker (running activities get their context cancelled) and closes

@@ -1,0 +1,127 @@
+package mongodb_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/modelmon/modelmon/internal/mongodb"
+	"github.com/modelmon/modelmon/internal/taxi"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func samplePrediction(id string) mongodb.Prediction {
+	p := mongodb.Prediction{
+		ID: id, RideID: id,
+		PUDO: "130_205", PUDOKnown: true, Prediction: 17.25, ModelVersion: "sha256:test",
+		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC),
+	}
+	pick, _ := taxi.ParseLocalTime("2021-02-01 00:34:03")
+	p.SetTrip(&taxi.Trip{
+		VendorID: ptr[int64](2), Pickup: &pick, StoreAndFwdFlag: ptr("N"),
+		PULocationID: ptr[int64](130), DOLocationID: ptr[int64](205), TripDistance: ptr(3.66),
+		FareAmount: ptr(14.0),
+	})
+	return p
+}
+
+func TestPredictionBSON(t *testing.T) {
+	p := samplePrediction("r1")
+	p.Extra = ptr(math.NaN())
+	p.MtaTax = ptr(math.Inf(1))
+	raw, err := p.MarshalBSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := bson.Raw(raw)
+	if err := doc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Field order and names: _id, id, the TLC fields, then the prediction's.
+	elems, err := doc.Elements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]string{mongodb.FieldID, mongodb.FieldRideID}, mongodb.TLCFields...),
+		mongodb.FieldPUDO, mongodb.FieldPUDOKnown, mongodb.FieldPrediction, mongodb.FieldModelVersion, mongodb.FieldReceivedAt)
+	if len(elems) != len(want) {
+		t.Fatalf("%d fields, want %d", len(elems), len(want))
+	}
+	for i, e := range elems {
+		if e.Key() != want[i] {
+			t.Errorf("field %d is %q, want %q", i, e.Key(), want[i])
+		}
+	}
+	for key, typ := range map[string]bson.Type{
+		"VendorID": bson.TypeInt64, "lpep_pickup_datetime": bson.TypeString, "lpep_dropoff_datetime": bson.TypeNull,
+		"trip_distance": bson.TypeDouble, "extra": bson.TypeNull, "mta_tax": bson.TypeNull, "ehail_fee": bson.TypeNull,
+		"received_at": bson.TypeDateTime, "pu_do_known": bson.TypeBoolean,
+	} {
+		if got := doc.Lookup(key).Type; got != typ {
+			t.Errorf("%s: type %v, want %v", key, got, typ)
+		}
+	}
+	if s := doc.Lookup("lpep_pickup_datetime").StringValue(); s != "2021-02-01T00:34:03" {
+		t.Errorf("pickup stored as %q", s)
+	}
+
+	// Decoding with the struct tags gives the document back (NaN/Inf became null).
+	var back mongodb.Prediction
+	if err := bson.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	p.Extra, p.MtaTax = nil, nil
+	p.ReceivedAt = p.ReceivedAt.Truncate(time.Millisecond)
+	if fmt.Sprintf("%+v", derefAll(back)) != fmt.Sprintf("%+v", derefAll(p)) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", derefAll(back), derefAll(p))
+	}
+	trip, err := back.Trip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trip.Pickup == nil || trip.Pickup.String() != "2021-02-01T00:34:03" || trip.Dropoff != nil || *trip.PULocationID != 130 {
+		t.Errorf("Trip() = %+v", trip)
+	}
+}
+
+// derefAll renders pointer fields by value so that %+v compares contents.
+func derefAll(p mongodb.Prediction) string {
+	var b strings.Builder
+	v := func(name string, x any) { fmt.Fprintf(&b, "%s=%v ", name, x) }
+	f := func(x *float64) any {
+		if x == nil {
+			return nil
+		}
+		return *x
+	}
+	i := func(x *int64) any {
+		if x == nil {
+			return nil
+		}
+		return *x
+	}
+	s := func(x *string) any {
+		if x == nil {
+			return nil
+		}
+		return *x
+	}
+	v("id", p.ID+"/"+p.RideID)
+	v("vendor", i(p.VendorID))
+	v("pu", s(p.PickupDatetime))
+	v("do", s(p.DropoffDatetime))
+	v("flag", s(p.StoreAndFwdFlag))
+	v("pul", i(p.PULocationID))
+	v("dol", i(p.DOLocationID))
+	v("dist", f(p.TripDistance))
+	v("fare", f(p.FareAmount))
+	v("extra", f(p.Extra))
+	v("mta", f(p.MtaTax))
+	v("rest", fmt.Sprint(p.PUDO, p.PUDOKnown, p.Prediction, p.ModelVersion, p.ReceivedAt.UTC()))
+	return b.String()
+}
