@@ -27,6 +27,8 @@ func runReport(ctx context.Context, args []string) error {
 	numTest := fs.String("num-stattest", "", "drift test for numerical columns (default: Evidently's choice)")
 	catTest := fs.String("cat-stattest", "", "drift test for categorical columns (default: Evidently's choice)")
 	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
+	driftMethod := fs.String("drift-method", "calibrated", "drift verdicts: calibrated (thresholds for the window's size, false-alarm rate --alpha) or fixed (Evidently's)")
+	alpha := fs.Float64("alpha", 0.01, "false-alarm rate of the dataset drift verdict per window (--drift-method calibrated)")
 	jsonOut := fs.String("json", "", "write the report JSON here (- for stdout)")
 	htmlOut := fs.String("html", "", "write the HTML report here")
 	if err := fs.Parse(args); err != nil {
@@ -43,7 +45,7 @@ func runReport(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := report.TaxiConfig()
-	cfg.Drift = report.DriftOptions{NumStattest: *numTest, CatStattest: *catTest, DriftShare: *driftShare}
+	cfg.Drift = report.DriftOptions{NumStattest: *numTest, CatStattest: *catTest, DriftShare: *driftShare, Method: *driftMethod, Alpha: *alpha}
 	ref, err := taxi.ReadFile(ctx, *refPath)
 	if err != nil {
 		return err
@@ -107,7 +109,7 @@ func printSummary(r *report.Report) {
 	fmt.Printf("reference_rows=%d current_rows=%d\n", r.ReferenceRows, r.CurrentRows)
 	fmt.Printf("dataset_drift=%v drifted_columns=%d share=%.3f\n", r.DataDrift.DatasetDrift, r.DataDrift.Drifted, r.DataDrift.ShareDrifted)
 	for name, c := range r.DataDrift.Columns {
-		fmt.Printf("  %-14s %-13s statistic=%.6g drifted=%v\n", name, c.StatTest, c.Statistic, c.Drifted)
+		fmt.Printf("  %-14s %-13s statistic=%.6g threshold=%.6g rule=%s drifted=%v\n", name, c.StatTest, c.Statistic, c.Threshold, c.Rule, c.Drifted)
 	}
 	if r.Regression.Reference != nil && r.Regression.Current != nil {
 		fmt.Printf("rmse reference=%.4f current=%.4f\n", r.Regression.Reference.RMSE, r.Regression.Current.RMSE)
