@@ -74,6 +74,9 @@ func (d *Null) PValue(t float64) float64 {
 	return float64(1+len(d.Stats)-i) / float64(len(d.Stats)+1)
 }
 
+// Median is the median simulated statistic: the typical sampling noise.
+func (d *Null) Median() float64 { return d.Stats[len(d.Stats)/2] }
+
 // Threshold is the statistic the observed one must exceed for PValue(t) <=
 // alpha: the r-th largest simulated statistic with r = floor(alpha(B+1)),
 // i.e. the (1 - alpha) quantile of the null distribution. It is +Inf when B

@@ -205,8 +205,8 @@ func TestCalibratedVerdict(t *testing.T) {
 		if cb.Alpha != 0.01 || r.Alpha != 0.01 || r.Method != MethodCalibrated {
 			t.Errorf("alpha %v dataset %v method %q", cb.Alpha, r.Alpha, r.Method)
 		}
-		if col.Threshold != max(cb.CalibratedThreshold, cb.FixedThreshold) {
-			t.Errorf("threshold %v is not the larger of %v and %v", col.Threshold, cb.CalibratedThreshold, cb.FixedThreshold)
+		if col.Threshold != max(cb.CalibratedThreshold, cb.EffectThreshold) || cb.EffectThreshold != math.Hypot(cb.FixedThreshold, cb.NullMedian) || cb.FixedThreshold != 0.1 {
+			t.Errorf("threshold %v is not the larger of %v and sqrt(%v^2+%v^2)", col.Threshold, cb.CalibratedThreshold, cb.FixedThreshold, cb.NullMedian)
 		}
 		again, _ := Dataset([]string{"x"}, ref, cur, Options{Method: MethodCalibrated, Calibrator: NewCalibrator(1)})
 		if *again.Columns[0].PValue != *col.PValue || again.Columns[0].Threshold != col.Threshold {

@@ -20,6 +20,7 @@ func columnCalibration(c *drift.Calibration) ColumnCalibration {
 	return ColumnCalibration{
 		Method: c.Method, Rule: c.Rule, Alpha: c.Alpha,
 		CalibratedThreshold: c.CalibratedThreshold, FixedThreshold: c.FixedThreshold,
+		NullMedian: c.NullMedian, EffectThreshold: c.EffectThreshold,
 		CalibrationRows: c.EffectiveRows, Draws: c.Draws,
 	}
 }

@@ -49,17 +49,21 @@ type ColumnDrift struct {
 	ColumnCalibration
 }
 
-// ColumnCalibration is how a calibrated verdict was decided (empty with the fixed
-// method): Threshold is then the larger of CalibratedThreshold (the 1 - Alpha
-// quantile of the statistic under "no drift" at this window's size; Alpha itself
-// for p-value tests) and FixedThreshold (Evidently's, a minimum effect), Rule names
-// the larger one, and PValue is the Monte Carlo p-value of distance tests.
+// ColumnCalibration is how a verdict was decided (Method and Rule "fixed" with the
+// fixed method). Calibrated distance tests: Threshold is the larger of
+// CalibratedThreshold (the 1 - Alpha quantile of the statistic under "no drift" at
+// this window's size) and EffectThreshold (Evidently's FixedThreshold with the
+// sampling noise NullMedian added in quadrature: the minimum effect), Rule names the
+// larger one ("calibrated" or "fixed"), PValue is the Monte Carlo p-value. Calibrated
+// p-value tests: Threshold = CalibratedThreshold = Alpha. See drift.Calibration.
 type ColumnCalibration struct {
 	Method              string  `json:"method,omitempty"`
 	Rule                string  `json:"rule,omitempty"`
 	Alpha               float64 `json:"alpha,omitempty"`
 	CalibratedThreshold float64 `json:"calibrated_threshold,omitempty"`
 	FixedThreshold      float64 `json:"fixed_threshold,omitempty"`
+	NullMedian          float64 `json:"null_median,omitempty"`      // the statistic's median under "no drift"
+	EffectThreshold     float64 `json:"effect_threshold,omitempty"` // sqrt(fixed_threshold^2 + null_median^2)
 	CalibrationRows     int     `json:"calibration_rows,omitempty"` // simulated window size n*N/(n+N)
 	Draws               int     `json:"draws,omitempty"`            // simulated windows
 }
