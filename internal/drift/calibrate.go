@@ -274,60 +274,27 @@ func simulate(test string, ref Column, n, draws int) (*Null, error) {
 	return &Null{Test: test, N: n, NEff: neff, Stats: stats}, nil
 }
 
-// alias is Walker's alias table for sampling category i with probability
-// proportional to w[i] in O(1) per draw (Vose's construction).
-type alias struct {
-	prob  []float64
-	alias []int32
-}
-
-func newAlias(w []float64) alias {
-	k := len(w)
-	sum := 0.0
-	for _, v := range w {
-		sum += v
+// sortedRows fills rows with len(rows) indices drawn uniformly with
+// replacement from [0, n), in ascending order, in O(len(rows)) instead of a
+// sort: the order statistics of m uniforms are the partial sums of m+1
+// standard exponentials divided by their total (Devroye 1986, ch. V.2). buf
+// holds len(rows) floats.
+func sortedRows(rng *rand.Rand, n int, rows []int32, buf []float64) {
+	s := 0.0
+	for i := range buf {
+		s += rng.ExpFloat64()
+		buf[i] = s
 	}
-	a := alias{prob: make([]float64, k), alias: make([]int32, k)}
-	scaled := make([]float64, k)
-	var small, large []int32
-	for i, v := range w {
-		scaled[i] = v * float64(k) / sum
-		if scaled[i] < 1 {
-			small = append(small, int32(i))
-		} else {
-			large = append(large, int32(i))
-		}
+	s += rng.ExpFloat64()
+	scale := float64(n) / s
+	for i, v := range buf {
+		rows[i] = int32(min(int(v*scale), n-1))
 	}
-	for len(small) > 0 && len(large) > 0 {
-		s, l := small[len(small)-1], large[len(large)-1]
-		small, large = small[:len(small)-1], large[:len(large)-1]
-		a.prob[s], a.alias[s] = scaled[s], l
-		scaled[l] = scaled[l] + scaled[s] - 1
-		if scaled[l] < 1 {
-			small = append(small, l)
-		} else {
-			large = append(large, l)
-		}
-	}
-	for _, i := range large {
-		a.prob[i] = 1
-	}
-	for _, i := range small {
-		a.prob[i] = 1
-	}
-	return a
-}
-
-func (a alias) draw(rng *rand.Rand) int32 {
-	i := rng.IntN(len(a.prob))
-	if rng.Float64() < a.prob[i] {
-		return int32(i)
-	}
-	return a.alias[i]
 }
 
 // newSharesSim simulates a share-based test on a categorical column: the
-// window's counts are n multinomial draws from the reference shares (the
+// window's counts are n multinomial draws from the reference shares, drawn
+// as n sorted rows of the reference grouped by category (the
 // window then has no category the reference lacks, so the category union is
 // the reference's, in the same ascending order as categorise).
 func newSharesSim(test string, ref []string, n int, rng *rand.Rand) func() float64 {
@@ -345,7 +312,12 @@ func newSharesSim(test string, ref []string, n int, rng *rand.Rand) func() float
 	for i, key := range keys {
 		rc[i] = cnt[key]
 	}
-	tab := newAlias(rc)
+	cum := make([]int32, k) // rows of the categories up to and including i
+	total := int32(0)
+	for i, c := range rc {
+		total += int32(c)
+		cum[i] = total
+	}
 	nr := float64(len(ref))
 	rp := make([]float64, k)
 	for i := range rc {
@@ -354,10 +326,17 @@ func newSharesSim(test string, ref []string, n int, rng *rand.Rand) func() float
 	rpFloored := FloorShares(slices.Clone(rp))
 	counts := make([]float64, k)
 	cp := make([]float64, k)
+	rows := make([]int32, n)
+	buf := make([]float64, n)
 	return func() float64 {
 		clear(counts)
-		for range n {
-			counts[tab.draw(rng)]++
+		sortedRows(rng, len(ref), rows, buf)
+		j := 0
+		for _, r := range rows {
+			for r >= cum[j] {
+				j++
+			}
+			counts[j]++
 		}
 		for i := range counts {
 			cp[i] = counts[i] / float64(n)
@@ -417,12 +396,13 @@ func newWassersteinSim(ref []float64, n int, rng *rand.Rand) func() float64 {
 		return c*(A[s]-A[a]) - (B[s] - B[a]) + (B[b] - B[s]) - c*(A[b]-A[s])
 	}
 	idx := make([]int32, n)
+	buf := make([]float64, n)
 	fn := float64(n)
 	return func() float64 {
-		for i := range idx {
-			idx[i] = rowIdx[rng.IntN(len(rowIdx))]
+		sortedRows(rng, len(rowIdx), idx, buf)
+		for i, r := range idx {
+			idx[i] = rowIdx[r]
 		}
-		slices.Sort(idx)
 		w := seg(0, int(idx[0]), 0)
 		for i := 0; i < n; {
 			j := i

@@ -22,11 +22,13 @@ func TestWassersteinSimMatchesTest(t *testing.T) {
 	for _, n := range []int{1, 2, 10, 300, 5000} {
 		sim := newWassersteinSim(ref, n, rand.New(rand.NewPCG(1, uint64(n))))
 		replay := rand.New(rand.NewPCG(1, uint64(n)))
+		rows, buf := make([]int32, n), make([]float64, n)
 		for range 5 {
 			got := sim()
+			sortedRows(replay, len(sorted), rows, buf)
 			cur := make([]float64, n)
-			for i := range cur {
-				cur[i] = sorted[replay.IntN(len(sorted))]
+			for i, r := range rows {
+				cur[i] = sorted[r]
 			}
 			want, err := WassersteinNorm(ref, cur)
 			if err != nil {
@@ -64,6 +66,29 @@ func TestSharesSimAgreesWithGeneric(t *testing.T) {
 		a, c := fs[int(q*b)], ss[int(q*b)]
 		if math.Abs(a-c)/c > 0.03 {
 			t.Errorf("q%.2f: multinomial %v, resampled rows %v", q, a, c)
+		}
+	}
+}
+
+// sortedRows draws ascending uniform row indices: every row about equally often.
+func TestSortedRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, m, reps = 10, 1000, 200
+	hits := make([]int, n)
+	rows, buf := make([]int32, m), make([]float64, m)
+	for range reps {
+		sortedRows(rng, n, rows, buf)
+		if !slices.IsSorted(rows) {
+			t.Fatal("not sorted")
+		}
+		for _, r := range rows {
+			hits[r]++
+		}
+	}
+	for i, h := range hits {
+		// Binomial(200000, 0.1): sd 134.
+		if math.Abs(float64(h)-reps*m/n) > 600 {
+			t.Errorf("row %d drawn %d times, want about %d", i, h, reps*m/n)
 		}
 	}
 }
