@@ -30,6 +30,8 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 	numTest := fs.String("num-stattest", "", "drift test for numerical columns (default: Evidently's choice)")
 	catTest := fs.String("cat-stattest", "", "drift test for categorical columns (default: Evidently's choice)")
 	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
+	driftMethod := fs.String("drift-method", "calibrated", "drift verdicts: calibrated (thresholds for the window's size, false-alarm rate --alpha) or fixed (Evidently's)")
+	alpha := fs.Float64("alpha", 0.01, "false-alarm rate of the dataset drift verdict per window (--drift-method calibrated)")
 	jsonOut := fs.String("json", "", "write the report JSON here (- for stdout)")
 	htmlOut := fs.String("html", "", "write the HTML report here")
 	segFlags := addSegmentFlags(fs)
@@ -50,7 +52,7 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	cfg := report.TaxiConfig()
-	cfg.Drift = report.DriftOptions{NumStattest: *numTest, CatStattest: *catTest, DriftShare: *driftShare}
+	cfg.Drift = report.DriftOptions{NumStattest: *numTest, CatStattest: *catTest, DriftShare: *driftShare, Method: *driftMethod, Alpha: *alpha}
 	ref, err := taxi.ReadFile(ctx, *refPath)
 	if err != nil {
 		return err
@@ -119,7 +121,7 @@ func printSummary(w io.Writer, r *report.Report) {
 	fmt.Fprintf(w, "reference_rows=%d current_rows=%d\n", r.ReferenceRows, r.CurrentRows)
 	fmt.Fprintf(w, "dataset_drift=%v drifted_columns=%d share=%.3f\n", r.DataDrift.DatasetDrift, r.DataDrift.Drifted, r.DataDrift.ShareDrifted)
 	for name, c := range r.DataDrift.Columns {
-		fmt.Fprintf(w, "  %-14s %-13s statistic=%.6g drifted=%v\n", name, c.StatTest, c.Statistic, c.Drifted)
+		fmt.Fprintf(w, "  %-14s %-13s statistic=%.6g threshold=%.6g rule=%s drifted=%v\n", name, c.StatTest, c.Statistic, c.Threshold, c.Rule, c.Drifted)
 	}
 	if r.Regression.Reference != nil && r.Regression.Current != nil {
 		fmt.Fprintf(w, "rmse reference=%.4f current=%.4f\n", r.Regression.Reference.RMSE, r.Regression.Current.RMSE)

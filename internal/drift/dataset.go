@@ -12,6 +12,9 @@ import (
 type ColumnOption struct {
 	Test      string  `yaml:"stattest" json:"stattest"`
 	Threshold float64 `yaml:"threshold" json:"threshold"`
+	// Alpha overrides the column's false-alarm rate with Method "calibrated"
+	// (0: derived from Options.Alpha, see ColumnAlpha).
+	Alpha float64 `yaml:"alpha" json:"alpha,omitempty"`
 }
 
 // Options configures Dataset, after Evidently's DataDriftOptions.
@@ -26,6 +29,15 @@ type Options struct {
 	NumStattest ColumnOption            `yaml:"num_stattest" json:"num_stattest"`
 	CatStattest ColumnOption            `yaml:"cat_stattest" json:"cat_stattest"`
 	PerColumn   map[string]ColumnOption `yaml:"per_column" json:"per_column"`
+	// Method is MethodFixed (or empty: Evidently's fixed thresholds) or
+	// MethodCalibrated (thresholds calibrated for the window's size, see
+	// calibrated.go).
+	Method string `yaml:"method" json:"method,omitempty"`
+	// Alpha is the dataset's false-alarm rate per window with Method
+	// "calibrated" (0: DefaultAlpha).
+	Alpha float64 `yaml:"alpha" json:"alpha,omitempty"`
+	// Calibrator caches the calibrations (nil: DefaultCalibrator).
+	Calibrator *Calibrator `yaml:"-" json:"-"`
 }
 
 // Validate checks test names (an unknown name is reported by name), that
@@ -50,6 +62,9 @@ func (o Options) Validate() error {
 			return fmt.Errorf("%s: %s is not applicable to %v columns: %w", where, info.Name, kind, ErrKind)
 		}
 		return nil
+	}
+	if err := o.validateCalibration(); err != nil {
+		return err
 	}
 	if err := check("num_stattest", o.NumStattest, Numerical, true); err != nil {
 		return err
@@ -94,6 +109,10 @@ type DatasetResult struct {
 	ShareDrifted float64        `json:"share_drifted_columns"`
 	Drifted      int            `json:"drifted_columns"`
 	Columns      []ColumnResult `json:"-"`
+	// Method and Alpha are set with Method "calibrated": the dataset's
+	// false-alarm rate per window that the column alphas guarantee.
+	Method string  `json:"method,omitempty"`
+	Alpha  float64 `json:"alpha,omitempty"`
 }
 
 // Dataset runs one drift test per named column (in the order of names) and
@@ -116,6 +135,10 @@ func Dataset(names []string, ref, cur map[string]Column, opts Options) (DatasetR
 		share = 0.5
 	}
 	out := DatasetResult{Columns: make([]ColumnResult, 0, len(names))}
+	cal := opts.calibration(len(names), share)
+	if cal != nil {
+		out.Method, out.Alpha = MethodCalibrated, cal.alpha
+	}
 	for _, name := range names {
 		r, ok := ref[name]
 		if !ok {
@@ -135,6 +158,11 @@ func Dataset(names []string, ref, cur map[string]Column, opts Options) (DatasetR
 		res, err := Run(test, r, c, threshold)
 		if err != nil {
 			return DatasetResult{}, fmt.Errorf("column %q: %w", name, err)
+		}
+		if cal != nil {
+			if err := cal.apply(&res, r, c, opts.PerColumn[name].Alpha); err != nil {
+				return DatasetResult{}, fmt.Errorf("column %q: %w", name, err)
+			}
 		}
 		if res.Drifted {
 			out.Drifted++

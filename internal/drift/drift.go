@@ -50,6 +50,9 @@ type Result struct {
 	PValue    *float64 `json:"p_value"` // nil where the test has none
 	Threshold float64  `json:"threshold"`
 	Drifted   bool     `json:"drifted"`
+	// Calibration is set by Dataset with Method "calibrated"; PValue and
+	// Threshold are then the calibrated ones (see Calibration).
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // resultJSON mirrors Result with a nullable statistic: some statistics are
@@ -58,15 +61,16 @@ type Result struct {
 // ratio with an empty row or column), which JSON cannot carry; they are
 // encoded as null.
 type resultJSON struct {
-	Test      string   `json:"stattest"`
-	Statistic *float64 `json:"statistic"`
-	PValue    *float64 `json:"p_value"`
-	Threshold float64  `json:"threshold"`
-	Drifted   bool     `json:"drifted"`
+	Test        string       `json:"stattest"`
+	Statistic   *float64     `json:"statistic"`
+	PValue      *float64     `json:"p_value"`
+	Threshold   float64      `json:"threshold"`
+	Drifted     bool         `json:"drifted"`
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 func (r Result) toJSON() resultJSON {
-	j := resultJSON{Test: r.Test, PValue: r.PValue, Threshold: r.Threshold, Drifted: r.Drifted}
+	j := resultJSON{Test: r.Test, PValue: r.PValue, Threshold: r.Threshold, Drifted: r.Drifted, Calibration: r.Calibration}
 	if !math.IsNaN(r.Statistic) && !math.IsInf(r.Statistic, 0) {
 		s := r.Statistic
 		j.Statistic = &s

@@ -61,6 +61,12 @@ type ServiceConfig struct {
 	// WindowSize is the number of most recent records compared with the reference
 	// (> 0). A window is computed once it is full, as in the seed.
 	WindowSize int `yaml:"window_size"`
+	// WindowMinutes (> 0) also bounds the window by time: only the records of the
+	// last WindowMinutes minutes (at most window_size of them) are compared, and the
+	// window is computed every period once it holds a record; below the dataset's
+	// drift.min_window_rows it is reported as not enough data. 0: the window is the
+	// last window_size records, computed once full.
+	WindowMinutes float64 `yaml:"window_minutes"`
 
 	// EvidentlyMetricNames also exports the seed's evidently:data_drift:* series so
 	// that dashboards written for the Evidently service keep working.
@@ -90,9 +96,11 @@ type DatasetConfig struct {
 	// ModelFile is the model that scores a taxi reference, relative to the config
 	// file (unless the service passes its model with WithModel).
 	ModelFile string `yaml:"model_file"`
-	// Drift chooses the drift tests: drift_share, num_stattest, num_threshold,
-	// cat_stattest, cat_threshold, per_column.<column>.{stattest, threshold}. Zero
-	// values pick Evidently's defaults.
+	// Drift chooses the drift tests and verdicts: method (calibrated, the default, or
+	// fixed), alpha (the dataset verdict's false-alarm rate per window, default
+	// 0.01), min_window_rows, drift_share, num_stattest, num_threshold, cat_stattest,
+	// cat_threshold, per_column.<column>.{stattest, threshold, alpha}. Zero values
+	// pick Evidently's default tests.
 	Drift report.DriftOptions `yaml:"drift"`
 	// PredictionUnit is the unit of the model's output. It names the histogram of
 	// predictions: modelmon_prediction_<unit>, in base units as Prometheus wants
@@ -327,6 +335,7 @@ func (c *Config) validate() error {
 	if s.MovingReference && s.WindowSize > 0 && s.MinReferenceSize > s.WindowSize {
 		add(c.errf("service.min_reference_size", "with moving_reference the reference is the previous window, so it must be <= window_size (%d), got %d", s.WindowSize, s.MinReferenceSize))
 	}
+	errs = append(errs, c.validateWindow()...)
 	if s.IterateMaxBodyBytes < 0 {
 		add(c.errf("service.iterate_max_body_bytes", "must be >= 0, got %d", s.IterateMaxBodyBytes))
 	}
@@ -424,6 +433,7 @@ func (c *Config) validateDataset(name string, d *DatasetConfig, units map[string
 			add(c.errf(key, "must be a finite number >= 0, got %v", t))
 		}
 	}
+	errs = append(errs, c.validateCalibration(p, dr)...)
 	checkTest(p+".drift.num_stattest", dr.NumStattest, drift.Numerical)
 	checkTest(p+".drift.cat_stattest", dr.CatStattest, drift.Categorical)
 	checkThreshold(p+".drift.num_threshold", dr.NumThreshold)

@@ -179,7 +179,7 @@ func TestDatasetsPathDefault(t *testing.T) {
 
 // A per-column test of the prediction column reaches the report under its name there.
 func TestPredictionPerColumnTest(t *testing.T) {
-	cfg := smallConfig(t, refCSV, "    drift:\n      per_column:\n        prediction: {stattest: wasserstein, threshold: 0.3}\n        zone: {stattest: psi}\n", "")
+	cfg := smallConfig(t, refCSV, "    drift:\n      method: fixed\n      per_column:\n        prediction: {stattest: wasserstein, threshold: 0.3}\n        zone: {stattest: psi}\n", "")
 	rc := cfg.Datasets["rides"].ReportConfig()
 	if rc.Drift.PerColumn["prediction"].StatTest != "wasserstein" || rc.Drift.PerColumn["zone"].StatTest != "psi" {
 		t.Errorf("report config %+v", rc.Drift)

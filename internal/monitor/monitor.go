@@ -60,6 +60,8 @@ type dataset struct {
 	catNames []string
 	period   time.Duration
 	minRef   int
+	// windowAge > 0 bounds the window by time (service.window_minutes).
+	windowAge time.Duration
 
 	mu         sync.Mutex // guards the rings and seq; held briefly (no computation)
 	window     *ring
@@ -129,6 +131,10 @@ func New(ctx context.Context, cfg *Config, reg prometheus.Registerer, logger *sl
 		}
 		w := cfg.Service.WindowSize
 		d.window = newRing(w, len(d.numNames), len(d.catNames))
+		if cfg.Service.WindowMinutes > 0 {
+			d.window.ts = make([]int64, w)
+			d.windowAge = time.Duration(cfg.Service.WindowMinutes * float64(time.Minute))
+		}
 		d.cur = newSnapshot(d.numNames, d.catNames, w)
 		if cfg.Service.MovingReference {
 			d.prev = newRing(w, len(d.numNames), len(d.catNames))
@@ -138,6 +144,9 @@ func New(ctx context.Context, cfg *Config, reg prometheus.Registerer, logger *sl
 		if cfg.UsesReference() {
 			ref, err := m.loadReference(ctx, name, dc, &o, cache)
 			if err != nil {
+				return nil, cfg.missingColumnError(name, err)
+			}
+			if err := cfg.checkReferenceSize(name, ref); err != nil {
 				return nil, err
 			}
 			d.fileRef, d.ref, refRows = ref, ref, ref.Rows
@@ -401,7 +410,7 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 	defer d.computeMu.Unlock()
 
 	d.mu.Lock()
-	if !force && d.seq == d.computedSeq {
+	if !force && d.seq == d.computedSeq && d.windowAge == 0 {
 		d.mu.Unlock()
 		return nil
 	}
@@ -417,11 +426,12 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 		}
 		m.log.Info("monitor: reference complete", "dataset", d.name, "rows", d.ref.Rows, "collected", collected.Rows)
 	}
-	if !d.window.full() || d.ref == nil {
+	win, ready := d.currentWindow()
+	if !ready || d.ref == nil {
 		d.mu.Unlock()
 		return ErrNotReady
 	}
-	cur := d.cur.fill(d.window)
+	cur := d.cur.fill(win)
 	noPred := d.cur.rowsWithoutPrediction
 	ref, refKind := d.ref, "fixed"
 	if d.prev != nil && d.prev.n >= d.movingMin() {
@@ -527,8 +537,8 @@ func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Durati
 			typ = "cat"
 		}
 		score := cd.Statistic // Evidently's drift score: the p-value of p-value tests
-		if cd.PValue != nil {
-			score = *cd.PValue
+		if cd.PValue != nil && isPValueTest(cd.StatTest) {
+			score = *cd.PValue // (a calibrated distance test's p-value is not its score)
 		}
 		res.columns = append(res.columns, columnResult{
 			column: label, feature: feature, typ: typ, stattest: cd.StatTest, score: score,

@@ -201,7 +201,8 @@ func TestMetricsLint(t *testing.T) {
 
 // Garbage categories and dataset names never create series.
 func TestLabelCardinalityBounded(t *testing.T) {
-	cfg := smallConfig(t, refCSV, "", "  window_size: 100\n  evidently_metric_names: true\n")
+	// A reference of 120 rows: not smaller than the window.
+	cfg := smallConfig(t, refCSV+strings.Repeat(strings.SplitN(refCSV, "\n", 2)[1], 19), "", "  window_size: 100\n  evidently_metric_names: true\n")
 	m, reg := newTestMonitor(t, cfg)
 	srv := httptest.NewServer(routerFor(t, m, reg))
 	defer srv.Close()

@@ -32,6 +32,7 @@ type ring struct {
 	tgt    []float64
 	tgtOK  []bool
 	noTgt  int
+	ts     []int64 // arrival time (Unix ns) per slot; nil unless the window is time-bounded
 }
 
 func newRing(capacity, numCols, catCols int) *ring {
@@ -117,6 +118,9 @@ func (r *ring) setTarget(s int, v float64, ok bool) {
 }
 
 func (r *ring) commit() {
+	if r.ts != nil {
+		r.ts[r.head] = now().UnixNano()
+	}
 	r.head++
 	if r.head == r.capacity {
 		r.head = 0

@@ -113,7 +113,15 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 		return nil, fmt.Errorf("compute report: %w", err)
 	}
 
-	dd, err := drift.Dataset(driftNames, driftRef, driftCur, opts)
+	r.DataDrift.Method, r.DataDrift.MinWindowRows, r.DataDrift.EnoughData = opts.Method, cfg.Drift.MinWindowRows, true
+	if opts.Method == drift.MethodCalibrated {
+		r.DataDrift.Alpha = cmp.Or(opts.Alpha, drift.DefaultAlpha)
+	}
+	if cur.Rows < cfg.Drift.MinWindowRows {
+		driftNames = nil // not enough data: no verdict
+		r.DataDrift.EnoughData = false
+	}
+	dd, err := dataDrift(driftNames, driftRef, driftCur, opts)
 	if err != nil {
 		return nil, fmt.Errorf("data drift: %w", err)
 	}
@@ -128,7 +136,7 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 	for _, c := range dd.Columns {
 		r.DataDrift.Columns[c.Name] = ColumnDrift{
 			Type: c.Type, StatTest: c.Test, Statistic: c.Statistic, PValue: c.PValue,
-			Threshold: c.Threshold, Drifted: c.Drifted,
+			Threshold: c.Threshold, Drifted: c.Drifted, ColumnCalibration: columnCalibration(c.Calibration),
 		}
 	}
 
@@ -150,6 +158,8 @@ func (d *DataDrift) skip(name, why string) {
 
 func (o DriftOptions) options() (drift.Options, error) {
 	opts := drift.Options{
+		Method:      cmp.Or(o.Method, drift.MethodCalibrated),
+		Alpha:       o.Alpha,
 		DriftShare:  o.DriftShare,
 		NumStattest: drift.ColumnOption{Test: o.NumStattest, Threshold: o.NumThreshold},
 		CatStattest: drift.ColumnOption{Test: o.CatStattest, Threshold: o.CatThreshold},
@@ -157,11 +167,14 @@ func (o DriftOptions) options() (drift.Options, error) {
 	if len(o.PerColumn) > 0 {
 		opts.PerColumn = make(map[string]drift.ColumnOption, len(o.PerColumn))
 		for name, c := range o.PerColumn {
-			opts.PerColumn[name] = drift.ColumnOption{Test: c.StatTest, Threshold: c.Threshold}
+			opts.PerColumn[name] = drift.ColumnOption{Test: c.StatTest, Threshold: c.Threshold, Alpha: c.Alpha}
 		}
 	}
 	if err := opts.Validate(); err != nil {
 		return drift.Options{}, fmt.Errorf("drift options: %w", err)
+	}
+	if o.MinWindowRows < 0 {
+		return drift.Options{}, fmt.Errorf("drift options: min_window_rows %d < 0", o.MinWindowRows)
 	}
 	return opts, nil
 }

@@ -129,8 +129,24 @@ func TestReportJSONContract(t *testing.T) {
 			t.Errorf("column has no %q", k)
 		}
 	}
-	if td["p_value"] != nil || td["type"] != "numerical" {
-		t.Errorf("wasserstein p_value %v type %v, want null and numerical", td["p_value"], td["type"])
+	// Calibrated verdicts (the default): a distance test has the Monte Carlo p-value
+	// and says which rule decided; with method fixed, Evidently's null p-value.
+	if p, ok := td["p_value"].(float64); !ok || p <= 0 || p > 1 || td["type"] != "numerical" || td["rule"] == nil || td["alpha"] == nil {
+		t.Errorf("wasserstein p_value %v type %v rule %v alpha %v, want a p-value, numerical, a rule and alpha", td["p_value"], td["type"], td["rule"], td["alpha"])
+	}
+	for _, k := range []string{"method", "alpha", "enough_data"} {
+		if _, ok := dd[k]; !ok {
+			t.Errorf("data_drift has no %q", k)
+		}
+	}
+	cfg := TaxiConfig()
+	cfg.Drift.Method = "fixed"
+	fixed, err := Compute(context.Background(), ms["2021-01"], ms["2022-01"], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := fixed.DataDrift.Columns["trip_distance"]; c.PValue != nil || c.Threshold != 0.1 || c.Rule != "fixed" {
+		t.Errorf("method fixed: wasserstein p_value %v threshold %v rule %q, want null, 0.1, fixed", c.PValue, c.Threshold, c.Rule)
 	}
 	reg := doc["regression"].(map[string]any)["current"].(map[string]any)
 	for _, k := range []string{"me", "mae", "mape", "rmse", "r2"} {

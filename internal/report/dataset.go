@@ -101,8 +101,21 @@ type Config struct {
 	Drift               DriftOptions `json:"drift" yaml:"drift"`
 }
 
-// DriftOptions choose the drift tests; the zero value picks Evidently's defaults.
+// DriftOptions choose the drift tests and how their verdicts are decided; the zero
+// value picks Evidently's default tests with calibrated verdicts (method
+// "calibrated", alpha 0.01: see drift.Calibration).
 type DriftOptions struct {
+	// Method is "calibrated" (default: thresholds calibrated for the window's size
+	// with a stated false-alarm rate) or "fixed" (Evidently's exact verdicts).
+	Method string `json:"method,omitempty" yaml:"method"`
+	// Alpha is the dataset verdict's false-alarm rate per window with the
+	// calibrated method (0: 0.01). Each column gets drift.ColumnAlpha of it unless
+	// per_column sets its own.
+	Alpha float64 `json:"alpha,omitempty" yaml:"alpha"`
+	// MinWindowRows: a current window with fewer rows is "not enough data"
+	// (DataDrift.EnoughData false), never drift. 0: no minimum.
+	MinWindowRows int `json:"min_window_rows,omitempty" yaml:"min_window_rows"`
+
 	DriftShare   float64               `json:"drift_share,omitempty" yaml:"drift_share"`
 	NumStattest  string                `json:"num_stattest,omitempty" yaml:"num_stattest"`
 	NumThreshold float64               `json:"num_threshold,omitempty" yaml:"num_threshold"`
@@ -115,6 +128,8 @@ type DriftOptions struct {
 type ColumnTest struct {
 	StatTest  string  `json:"stattest" yaml:"stattest"`
 	Threshold float64 `json:"threshold,omitempty" yaml:"threshold"`
+	// Alpha overrides the column's false-alarm rate (calibrated method).
+	Alpha float64 `json:"alpha,omitempty" yaml:"alpha"`
 }
 
 // PredictionColumn is the name under which the model's output is tested for drift.

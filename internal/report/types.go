@@ -31,6 +31,14 @@ type DataDrift struct {
 	Columns      map[string]ColumnDrift `json:"columns"`
 	// Skipped names columns left out of the drift tests, with the reason.
 	Skipped map[string]string `json:"skipped,omitempty"`
+	// Method is how the verdicts were decided: "calibrated" or "fixed"; Alpha the
+	// dataset verdict's false-alarm rate per window (calibrated method).
+	Method string  `json:"method,omitempty"`
+	Alpha  float64 `json:"alpha,omitempty"`
+	// EnoughData is false when the window has fewer rows than MinWindowRows: no
+	// column is tested and the dataset never drifts.
+	EnoughData    bool `json:"enough_data"`
+	MinWindowRows int  `json:"min_window_rows,omitempty"`
 }
 
 // ColumnDrift is one column's drift test.
@@ -41,6 +49,26 @@ type ColumnDrift struct {
 	PValue    *float64 `json:"p_value"` // null where the test has none
 	Threshold float64  `json:"threshold"`
 	Drifted   bool     `json:"drifted"`
+	ColumnCalibration
+}
+
+// ColumnCalibration is how a verdict was decided (Method and Rule "fixed" with the
+// fixed method). Calibrated distance tests: Threshold is the larger of
+// CalibratedThreshold (the 1 - Alpha quantile of the statistic under "no drift" at
+// this window's size) and EffectThreshold (Evidently's FixedThreshold with the
+// sampling noise NullMedian added in quadrature: the minimum effect), Rule names the
+// larger one ("calibrated" or "fixed"), PValue is the Monte Carlo p-value. Calibrated
+// p-value tests: Threshold = CalibratedThreshold = Alpha. See drift.Calibration.
+type ColumnCalibration struct {
+	Method              string  `json:"method,omitempty"`
+	Rule                string  `json:"rule,omitempty"`
+	Alpha               float64 `json:"alpha,omitempty"`
+	CalibratedThreshold float64 `json:"calibrated_threshold,omitempty"`
+	FixedThreshold      float64 `json:"fixed_threshold,omitempty"`
+	NullMedian          float64 `json:"null_median,omitempty"`      // the statistic's median under "no drift"
+	EffectThreshold     float64 `json:"effect_threshold,omitempty"` // sqrt(fixed_threshold^2 + null_median^2)
+	CalibrationRows     int     `json:"calibration_rows,omitempty"` // simulated window size n*N/(n+N)
+	Draws               int     `json:"draws,omitempty"`            // simulated windows
 }
 
 // RegressionPair holds regression performance on reference and current data; a side
@@ -87,11 +115,12 @@ type columnDriftJSON struct {
 	PValue    *float64 `json:"p_value"`
 	Threshold float64  `json:"threshold"`
 	Drifted   bool     `json:"drifted"`
+	ColumnCalibration
 }
 
 // MarshalJSON writes a non-finite statistic as null.
 func (c ColumnDrift) MarshalJSON() ([]byte, error) {
-	w := columnDriftJSON{Type: c.Type, StatTest: c.StatTest, PValue: c.PValue, Threshold: c.Threshold, Drifted: c.Drifted}
+	w := columnDriftJSON{Type: c.Type, StatTest: c.StatTest, PValue: c.PValue, Threshold: c.Threshold, Drifted: c.Drifted, ColumnCalibration: c.ColumnCalibration}
 	if !math.IsNaN(c.Statistic) && !math.IsInf(c.Statistic, 0) {
 		s := c.Statistic
 		w.Statistic = &s
@@ -105,7 +134,7 @@ func (c *ColumnDrift) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("decode column drift: %w", err)
 	}
-	*c = ColumnDrift{Type: w.Type, StatTest: w.StatTest, Statistic: math.Inf(1), PValue: w.PValue, Threshold: w.Threshold, Drifted: w.Drifted}
+	*c = ColumnDrift{Type: w.Type, StatTest: w.StatTest, Statistic: math.Inf(1), PValue: w.PValue, Threshold: w.Threshold, Drifted: w.Drifted, ColumnCalibration: w.ColumnCalibration}
 	if w.Statistic != nil {
 		c.Statistic = *w.Statistic
 	}
