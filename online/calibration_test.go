@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/testutil"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
@@ -33,7 +34,7 @@ func TestShippedConfigDriftVerdicts(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {
