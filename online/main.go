@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/modelmon/modelmon/internal/envconf"
 	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/serve"
 )
@@ -36,13 +37,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var f serve.Flags
 	fs := flag.NewFlagSet("online", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	binder, envErr := f.Register(fs, getenv)
+	var monitorConfig string
+	binder.String(&monitorConfig, envconf.MonitorConfig)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, POST /iterate/{dataset}, GET /metrics, GET /monitor/{dataset}/report,\nGET /healthz and GET /readyz; logs every prediction to MongoDB and monitors drift live.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, POST /iterate/{dataset}, GET /metrics, GET /monitor/{dataset}/report,\nGET /healthz and GET /readyz; logs every prediction to MongoDB and monitors drift live.")
+		fmt.Fprintln(stderr)
+		binder.PrintEnv(stderr)
 	}
-	envErr := f.Register(fs, getenv)
-	monitorConfig := fs.String("config", envDefault(getenv, "MONITOR_CONFIG", "config.yaml"),
-		"live-monitoring config (datasets, window, reference); empty: no live monitoring (env MONITOR_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -72,16 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	opts := f.Options
 	opts.Logger = log
-	if err := onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: *monitorConfig}); err != nil {
+	if err := onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: monitorConfig}); err != nil {
 		log.Error("online stopped with an error", "err", err)
 		return 1
 	}
 	return 0
-}
-
-func envDefault(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }

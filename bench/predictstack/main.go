@@ -30,7 +30,7 @@ func main() {
 	serve.TuneGC(os.Getenv)
 	var f serve.Flags
 	fs := flag.NewFlagSet("predictstack", flag.ContinueOnError)
-	envErr := f.Register(fs, os.Getenv)
+	_, envErr := f.Register(fs, os.Getenv)
 	dir := fs.String("dir", "", "directory of the embedded FerretDB's SQLite files (default: a new temporary directory, removed at exit)")
 	ferretAddr := fs.String("ferret-addr", "127.0.0.1:0", "listen address of the embedded FerretDB")
 	ferretSync := fs.String("ferret-sync", "full", "SQLite synchronous pragma of the embedded FerretDB: full (SQLite's default: an fsync at every commit) or normal (WAL: fsync at checkpoints only; survives a crash of the process, not of the machine)")

@@ -24,7 +24,17 @@ import (
 func main() {
 	var o Options
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
-	o.Register(fs)
+	b := o.Register(fs, os.Getenv)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: devstack [flags]\n\nRuns the whole system on embedded parts (see the package doc).\n\nFlags:")
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output())
+		b.PrintEnv(fs.Output())
+	}
+	if err := b.Err(); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(2)
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == flag.ErrHelp {
 			return

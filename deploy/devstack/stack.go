@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"context"
 	"errors"
 	"flag"
@@ -59,17 +61,20 @@ type Options struct {
 	Verbose        bool
 }
 
-// Register defines the flags.
-func (o *Options) Register(fs *flag.FlagSet) {
+// Register defines the flags. The settings that the online service and the worker
+// also read (model, monitoring config, addresses) come from the envconf table, with
+// the same flag and variable as there; the rest are the stack's own.
+func (o *Options) Register(fs *flag.FlagSet, getenv func(string) string) *envconf.Binder {
+	b := envconf.NewBinder(fs, getenv)
 	fs.StringVar(&o.DataDir, "data-dir", "var/devstack", "state of FerretDB, Temporal, Prometheus, reports and targets (reused by the next start)")
 	fs.StringVar(&o.MongoAddr, "mongo-addr", "127.0.0.1:27017", "FerretDB listen address")
 	fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal frontend port on 127.0.0.1")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port on 127.0.0.1 (-1: no UI)")
-	fs.StringVar(&o.OnlineAddr, "online-addr", "127.0.0.1:9696", "online service listen address")
-	fs.StringVar(&o.WorkerMetrics, "worker-metrics-addr", "127.0.0.1:9697", "worker /metrics listen address")
+	b.String(&o.OnlineAddr, envconf.OnlineAddr)
+	b.String(&o.WorkerMetrics, envconf.MetricsAddr)
 	fs.StringVar(&o.PrometheusAddr, "prometheus-addr", "127.0.0.1:9090", "Prometheus listen address, if prometheus is on PATH (empty: don't start it)")
-	fs.StringVar(&o.ModelPath, "model", "models/duration_model.json", "model artifact")
-	fs.StringVar(&o.MonitorConfig, "config", "config.yaml", "live-monitoring config")
+	b.String(&o.ModelPath, envconf.ModelPathVar)
+	b.String(&o.MonitorConfig, envconf.MonitorConfig)
 	fs.StringVar(&o.Reference, "reference", "data/green_tripdata_2021-01.parquet", "reference month of the batch runs")
 	fs.StringVar(&o.Months, "months", "2021-02,2022-01", "months of data/ to replay, in order, one batch run each")
 	fs.BoolVar(&o.AllMonths, "all-months", false, "replay every month in data/ except the reference, in order (the report's trend shows drift growing)")
@@ -79,6 +84,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.NoDemo, "no-demo", false, "start the stack only: no replay, no runs")
 	fs.BoolVar(&o.ExitAfterDemo, "exit-after-demo", false, "stop everything once the demo's runs are done (short mode, for tests)")
 	fs.BoolVar(&o.Verbose, "v", false, "debug logs")
+	return b
 }
 
 // Run starts the stack, runs the demo and waits for ctx.

@@ -24,7 +24,7 @@ var (
 	MongoDBAddress = &Var{Env: "MONGODB_ADDRESS", Flag: "mongodb-address", Default: "mongodb://127.0.0.1:27017",
 		Usage: "MongoDB URI of the prediction log (credentials only in the URI; never logged)", Commands: []string{Online, Worker, Starter}}
 	MongoDBDatabase = &Var{Env: "MONGODB_DATABASE", Flag: "mongodb-database", Default: "prediction_service",
-		Usage: "MongoDB database of the prediction log, targets and results", Commands: []string{Online, Worker, Starter}}
+		Usage: "MongoDB database of the prediction log, targets and results (the online service always logs to prediction_service)", Commands: []string{Worker, Starter}}
 	ModelPathVar = &Var{Env: "MODEL_PATH", Flag: "model-path", Default: ModelPath,
 		Usage: "model artifact (scores requests online and the reference in the batch)", Commands: []string{Online, Worker, Starter, Devstack}}
 	TemporalAddress = &Var{Env: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: "127.0.0.1:7233",
