@@ -20,7 +20,7 @@ go build -o "$work/loadgen" ./bench/loadgen
 go build -o "$work/checkids" ./bench/checkids
 FERRET=127.0.0.1:$((20000 + RANDOM % 20000))
 ADDR=127.0.0.1:$((40000 + RANDOM % 20000))
-"$work/predictstack" --addr "$ADDR" --dir "$work/db" --ferret-addr "$FERRET" \
+"$work/predictstack" --online-addr "$ADDR" --dir "$work/db" --ferret-addr "$FERRET" \
   --spool-dir "$work/spool" --log-level warn 2>"$work/stack.log" &
 STACK=$!
 for _ in $(seq 100); do curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -33,7 +33,7 @@ echo "== raw InsertMany rate of the embedded FerretDB (batch $RAW_BATCH)"
 
 echo "== predictstack (embedded FerretDB + online service) on $ADDR $STACK_FLAGS"
 # shellcheck disable=SC2086
-"$bin/predictstack" --addr "$ADDR" --log-level warn $STACK_FLAGS &
+"$bin/predictstack" --online-addr "$ADDR" --log-level warn $STACK_FLAGS &
 stack_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://$ADDR/readyz" >/dev/null 2>&1 && break

@@ -90,9 +90,9 @@ func TestHelpListsEveryFlagAndVariable(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, env(nil), &out); code != 0 {
 		t.Fatalf("--help exited %d", code)
 	}
-	for _, want := range []string{"-addr", "ONLINE_ADDR", "127.0.0.1:9696", "-mongodb", "MONGODB_ADDRESS", "mongodb://127.0.0.1:27017",
-		"-model", "MODEL_PATH", "-batch-size", "LOG_BATCH_SIZE", "-batch-delay", "-queue-size", "-writers", "-write-timeout",
-		"-request-timeout", "-shutdown-timeout", "-log-level", "-log-format", "-pprof"} {
+	for _, want := range []string{"--online-addr", "ONLINE_ADDR", "127.0.0.1:9696", "--mongodb-address", "MONGODB_ADDRESS", "mongodb://127.0.0.1:27017",
+		"--model-path", "MODEL_PATH", "--log-batch-size", "LOG_BATCH_SIZE", "--log-batch-delay", "--log-queue-size", "--log-writers", "--log-write-timeout",
+		"--request-timeout", "--shutdown-timeout", "--log-level", "--log-format", "--pprof-addr", "--monitor-config", "MONITOR_CONFIG"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
@@ -106,7 +106,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 	}{
 		"bad env integer":  {nil, map[string]string{"LOG_BATCH_SIZE": "many"}},
 		"bad env duration": {nil, map[string]string{"LOG_BATCH_DELAY": "soon"}},
-		"zero batch":       {[]string{"--batch-size", "0"}, nil},
+		"zero batch":       {[]string{"--log-batch-size", "0"}, nil},
 		"bad log level":    {[]string{"--log-level", "loud"}, nil},
 		"unknown flag":     {[]string{"--port", "1"}, nil},
 		"extra argument":   {[]string{"serve"}, nil},
@@ -117,7 +117,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 		}
 	}
 	var out testutil.SyncBuffer
-	if code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--model", "/nonexistent.json"}, env(nil), &out); code != 1 {
+	if code := run(context.Background(), []string{"--online-addr", "127.0.0.1:0", "--model-path", "/nonexistent.json"}, env(nil), &out); code != 1 {
 		t.Errorf("missing model: exit %d, want 1 (%s)", code, out.String())
 	}
 }
@@ -132,7 +132,7 @@ func TestGracefulStopFlushesPendingRecords(t *testing.T) {
 	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--batch-delay", "500ms"}, env(map[string]string{
+		done <- run(ctx, []string{"--log-batch-delay", "500ms"}, env(map[string]string{
 			"ONLINE_ADDR": addr, "MONGODB_ADDRESS": ferret.URI, "MODEL_PATH": modelPath, "LOG_FORMAT": "json",
 		}), &logs)
 	}()
@@ -199,7 +199,7 @@ func TestCredentialsAreNotLogged(t *testing.T) {
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--model", modelPath, "--mongodb", "mongodb://alice:hunter2@127.0.0.1:1/?authSource=admin"}, env(nil), &logs)
+		done <- run(ctx, []string{"--online-addr", addr, "--model-path", modelPath, "--mongodb-address", "mongodb://alice:hunter2@127.0.0.1:1/?authSource=admin"}, env(nil), &logs)
 	}()
 	waitHealthy(t, "http://"+addr, done)
 	res, err := http.Get("http://" + addr + "/readyz")
@@ -248,7 +248,7 @@ func TestMonitoringIsWired(t *testing.T) {
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--model", modelPath, "--mongodb", ferret.URI}, env(nil), &logs)
+		done <- run(ctx, []string{"--online-addr", addr, "--model-path", modelPath, "--mongodb-address", ferret.URI}, env(nil), &logs)
 	}()
 	base := "http://" + addr
 	waitHealthy(t, base, done)

@@ -46,8 +46,8 @@ func startOnline(t *testing.T, bin, mongoURI, spoolDir string) *proc {
 	addr := freeAddr(t)
 	model, _ := filepath.Abs(modelPath)
 	p := &proc{logs: &testutil.SyncBuffer{}, base: "http://" + addr, exit: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "--addr", addr, "--model", model, "--mongodb", mongoURI,
-		"--spool-dir", spoolDir, "--config", "", "--write-timeout", "2s", "--log-format", "json")
+	p.cmd = exec.Command(bin, "--online-addr", addr, "--model-path", model, "--mongodb-address", mongoURI,
+		"--spool-dir", spoolDir, "--monitor-config", "", "--log-write-timeout", "2s", "--log-format", "json")
 	p.cmd.Env = append(os.Environ(), "INGEST_TOKEN=sig-test-token")
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -1,10 +1,10 @@
 // Command predictstack runs the online service against an embedded FerretDB (SQLite
 // backend) in a temporary directory, in one process: the stack the /predict
 // benchmark measures (bench/README.md). It takes the online service's flags, except
-// that --mongodb is replaced by the embedded server.
+// that --mongodb-address is replaced by the embedded server.
 //
 //	go run ./bench/predictstack                       # service on 127.0.0.1:9696
-//	go run ./bench/predictstack --pprof 127.0.0.1:6060
+//	go run ./bench/predictstack --pprof-addr 127.0.0.1:6060
 package main
 
 import (
