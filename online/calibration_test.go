@@ -38,7 +38,7 @@ func TestShippedConfigDriftVerdicts(t *testing.T) {
 	done := make(chan int, 1)
 	addr := freeAddr(t)
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--model", modelPath, "--mongodb", ferret.URI}, env(nil), &logs)
+		done <- run(ctx, []string{"--online-addr", addr, "--model-path", modelPath, "--mongodb-address", ferret.URI}, env(nil), &logs)
 	}()
 	base := "http://" + addr
 	waitHealthy(t, base, done)

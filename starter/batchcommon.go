@@ -11,23 +11,26 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/envconf"
 	"github.com/modelmon/modelmon/internal/mongodb"
 )
 
 // batchFlags are the connection settings shared by the batch commands (run,
-// schedule, targets): environment (c.getenv) first, flags override.
-func batchFlags(c *cli, name, usage string) (*flag.FlagSet, *batch.Config) {
-	cfg := batch.ConfigFromGetenv(c.getenv)
+// schedule, targets), bound from the envconf table: flags override the environment
+// (c.getenv). The error names a variable that does not parse.
+func batchFlags(c *cli, name, usage string) (*flag.FlagSet, *batch.Config, error) {
+	var cfg batch.Config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	cfg.RegisterFlags(fs)
+	b := envconf.NewBinder(fs, c.getenv)
+	cfg.Bind(b, false)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: starter %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
 		fmt.Fprintln(fs.Output())
-		batch.PrintSettings(fs.Output())
+		b.PrintEnv(fs.Output())
 	}
-	return fs, &cfg
+	return fs, &cfg, b.Err()
 }
 
 // batchDialTemporal connects to Temporal with the CLI's slog logger.

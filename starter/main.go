@@ -21,14 +21,6 @@ type cli struct {
 	stderr io.Writer
 }
 
-// env returns the environment variable key, or def when it is unset or empty.
-func (c *cli) env(key, def string) string {
-	if v := c.getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 // command is one subcommand of the CLI.
 type command struct {
 	summary string

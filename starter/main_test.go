@@ -17,8 +17,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/testutil"
@@ -83,8 +83,8 @@ func TestBadArguments(t *testing.T) {
 	}{
 		{[]string{"report"}, "report: --current is required"},
 		{[]string{"report", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"report", "--current", filepath.Join(root, "data", "green_tripdata_2021-02.parquet"), "--model", "/nonexistent/model.json"}, "/nonexistent/model.json"},
-		{[]string{"report", "--reference", "/nonexistent.parquet", "--current", filepath.Join(root, "data", "green_tripdata_2021-02.parquet"), "--model", filepath.Join(root, "models", "duration_model.json")}, "/nonexistent.parquet"},
+		{[]string{"report", "--current", filepath.Join(root, "data", "green_tripdata_2021-02.parquet"), "--model-path", "/nonexistent/model.json"}, "/nonexistent/model.json"},
+		{[]string{"report", "--reference", "/nonexistent.parquet", "--current", filepath.Join(root, "data", "green_tripdata_2021-02.parquet"), "--model-path", filepath.Join(root, "models", "duration_model.json")}, "/nonexistent.parquet"},
 		{[]string{"train", "--train", "/nonexistent.parquet"}, "/nonexistent.parquet"},
 		{[]string{"replay", "--concurrency", "0"}, "--concurrency must be >= 1"},
 		{[]string{"targets", "--file", "/nonexistent.csv"}, "/nonexistent.csv"},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,7 +28,12 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 	fs.SetOutput(c.stderr)
 	refPath := fs.String("reference", "data/green_tripdata_2021-01.parquet", "reference TLC parquet month")
 	curPath := fs.String("current", "", "current TLC parquet month (required)")
-	modelPath := fs.String("model", c.env("MODEL_PATH", "models/duration_model.json"), "model artifact")
+	b := envconf.NewBinder(fs, c.getenv)
+	var modelPath string
+	b.String(&modelPath, envconf.ModelPathVar)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	numTest := fs.String("num-stattest", "", "drift test for numerical columns (default: Evidently's choice)")
 	catTest := fs.String("cat-stattest", "", "drift test for categorical columns (default: Evidently's choice)")
 	driftShare := fs.Float64("drift-share", 0.5, "share of drifted columns that means dataset drift")
@@ -47,7 +54,7 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 	if err := segFlags.load(); err != nil {
 		return err
 	}
-	m, err := model.Load(*modelPath)
+	m, err := model.Load(modelPath)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,10 @@ func init() {
 }
 
 func runBatch(ctx context.Context, cl *cli, args []string) error {
-	fs, cfg := batchFlags(cl, "run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--json]")
+	fs, cfg, envErr := batchFlags(cl, "run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--json]")
+	if envErr != nil {
+		return envErr
+	}
 	dataset := fs.String("dataset", "taxi", "dataset (model) to monitor")
 	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: end of the last covered window, or window end - 24h)")
 	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now)")

@@ -46,7 +46,10 @@ func runSchedule(ctx context.Context, cl *cli, args []string) error {
 		return errors.New("schedule: missing subcommand")
 	}
 	sub := args[0]
-	fs, cfg := batchFlags(cl, "schedule "+sub, scheduleUsage)
+	fs, cfg, envErr := batchFlags(cl, "schedule "+sub, scheduleUsage)
+	if envErr != nil {
+		return envErr
+	}
 	o := &scheduleOpts{}
 	fs.StringVar(&o.spec.Dataset, "dataset", "taxi", "dataset (model) of the schedule; its id is batch-monitoring-<dataset>")
 	fs.DurationVar(&o.spec.Every, "every", batchsched.DefaultEvery, "interval between runs")

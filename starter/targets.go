@@ -16,7 +16,10 @@ func init() {
 }
 
 func runTargets(ctx context.Context, c *cli, args []string) error {
-	fs, cfg := batchFlags(c, "targets", "targets --file target.csv")
+	fs, cfg, envErr := batchFlags(c, "targets", "targets --file target.csv")
+	if envErr != nil {
+		return envErr
+	}
 	file := fs.String("file", "target.csv", "target CSV: id,value lines, header optional (send_data.py's target.csv)")
 	batchSize := fs.Int("batch", 1000, "documents per InsertMany")
 	if err := fs.Parse(args); err != nil {

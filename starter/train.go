@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"context"
 	"errors"
 	"flag"
@@ -18,7 +20,7 @@ func runTrain(ctx context.Context, c *cli, args []string) error {
 	fs.SetOutput(c.stderr)
 	trainPath := fs.String("train", "data/green_tripdata_2021-01.parquet", "TLC parquet month to fit on")
 	validatePath := fs.String("validate", "data/green_tripdata_2021-02.parquet", "TLC parquet month to measure on (empty: none)")
-	out := fs.String("out", "models/duration_model.json", "where to write the model artifact")
+	out := fs.String("out", envconf.ModelPath, "where to write the model artifact")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -20,6 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/envconf"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
 	"github.com/modelmon/modelmon/worker/batchworker"
 )
@@ -39,15 +40,19 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, logger *slog.Logger) error {
-	cfg := batch.ConfigFromEnv()
+	var cfg batch.Config
+	var metricsAddr string
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
-	metricsAddr := fs.String("metrics-addr", envOr("METRICS_ADDR", "127.0.0.1:9697"), "listen address of /metrics with the batch results (METRICS_ADDR; empty: none)")
+	b := envconf.NewBinder(fs, os.Getenv)
+	cfg.Bind(b, true)
+	b.String(&metricsAddr, envconf.MetricsAddr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: worker [flags]\n\nRuns the BatchMonitoring workflow and its activities.\n\nFlags:")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "usage: worker [flags]\n\nRuns the BatchMonitoring workflow and its activities.")
 		fmt.Fprintln(fs.Output())
-		batch.PrintSettings(fs.Output())
+		b.PrintEnv(fs.Output())
+	}
+	if err := b.Err(); err != nil {
+		return err
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,8 +70,8 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if *metricsAddr != "" {
-		addr, err := batchmetrics.Serve(ctx, *metricsAddr, w.Activities.DB, logger)
+	if metricsAddr != "" {
+		addr, err := batchmetrics.Serve(ctx, metricsAddr, w.Activities.DB, logger)
 		if err != nil {
 			w.Stop(context.Background())
 			return err
@@ -77,11 +82,4 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	logger.Info("stopping worker")
 	w.Stop(context.Background())
 	return nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"errors"
 	"fmt"
 	"time"
@@ -17,7 +19,7 @@ import (
 const WorkflowType = "BatchMonitoring"
 
 // TaskQueue is the default task queue of the batch-monitoring worker.
-const TaskQueue = "batch-monitoring"
+const TaskQueue = envconf.TaskQueue
 
 // Input is the workflow's JSON input. Times are RFC 3339. An empty window_start means
 // "since the end of the last window a run of the dataset covered" (first run: the

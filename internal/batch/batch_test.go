@@ -1,6 +1,10 @@
 package batch
 
 import (
+	"flag"
+
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"errors"
 	"math"
 	"reflect"
@@ -182,8 +186,20 @@ func TestReportDocumentRejectsUnstorableKeys(t *testing.T) {
 
 func TestConfigEnvAndFlags(t *testing.T) {
 	env := map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "REPORTS_DIR": " "}
-	c := configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if c.TemporalAddress != "temporal:7233" || c.ReportsDir != DefaultReportsDir || c.TaskQueue != DefaultTaskQueue || c.MongoURI != DefaultMongoURI {
+	c, err := ConfigFromGetenv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalAddress != "temporal:7233" || c.ReportsDir != envconf.ReportsDir.Default || c.TaskQueue != envconf.TaskQueue || c.MongoURI != envconf.MongoDBAddress.Default {
 		t.Errorf("%+v", c)
+	}
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var c2 Config
+	c2.Bind(envconf.NewBinder(fs, func(k string) string { return env[k] }), false)
+	if err := fs.Parse([]string{"--task-queue", "q2"}); err != nil {
+		t.Fatal(err)
+	}
+	if c2.TaskQueue != "q2" || c2.TemporalAddress != "temporal:7233" || fs.Lookup("reports-dir") != nil {
+		t.Errorf("%+v (a starter binds no reports-dir)", c2)
 	}
 }

@@ -550,7 +550,10 @@ func walkPayloads(m protoreflect.Message, fn func(*commonpb.Payload)) {
 // can kill it half way through an activity.
 func helperWorker() int {
 	ctx := context.Background()
-	cfg := batch.ConfigFromEnv()
+	cfg, err := batch.ConfigFromGetenv(os.Getenv)
+	if err != nil {
+		panic(err)
+	}
 	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper worker:", err)

@@ -290,7 +290,10 @@ func (o *faultActivityOut) RecordHeartbeat(ctx context.Context, details ...any) 
 // BATCH_E2E_BLOCK_AT until killed.
 func faultWorker() int {
 	ctx := context.Background()
-	cfg := batch.ConfigFromEnv()
+	cfg, err := batch.ConfigFromGetenv(os.Getenv)
+	if err != nil {
+		panic(err)
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "fault worker:", err)
 		return 1
