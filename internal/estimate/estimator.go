@@ -1,0 +1,384 @@
+package estimate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/modelmon/modelmon/internal/model"
+)
+
+// Losses a nanny predicts, per row, with error e = prediction - target (the sign of
+// the project's regression metrics: ME > 0 means the model overestimates).
+const (
+	LossAbs     = "abs_error"     // |e|: the mean is the MAE
+	LossSquared = "squared_error" // e²: the square root of the mean is the RMSE
+	LossSigned  = "error"         // e: the mean is the ME
+)
+
+var losses = []string{LossAbs, LossSquared, LossSigned}
+
+func loss(kind string, e float64) float64 {
+	switch kind {
+	case LossAbs:
+		return math.Abs(e)
+	case LossSquared:
+		return e * e
+	default:
+		return e
+	}
+}
+
+// Nanny is one fitted loss model. A nanny with TimeFeatures reads all features; one
+// without reads the base features only and serves records without a pickup time.
+type Nanny struct {
+	Loss         string `json:"loss"`
+	TimeFeatures bool   `json:"time_features"`
+	GBT
+	flat *flat // compiled by Bind
+}
+
+// Reference describes the labelled data the estimator was trained on and holds the
+// sampling-error components of its per-row losses (NannyML's
+// sampling_error/regression.py): population standard deviations of |e|, e² and e,
+// and the mean of e².
+type Reference struct {
+	File      string  `json:"file"`
+	SHA256    string  `json:"sha256"`
+	Rows      int     `json:"rows"`
+	TimeRows  int     `json:"time_rows"` // rows with a pickup time (trained the time nannies)
+	RMSE      float64 `json:"rmse"`
+	MAE       float64 `json:"mae"`
+	ME        float64 `json:"me"`
+	StdAbs    float64 `json:"std_abs_error"`
+	StdSq     float64 `json:"std_squared_error"`
+	MeanSq    float64 `json:"mean_squared_error"`
+	StdSigned float64 `json:"std_error"`
+}
+
+// Interval is a closed band [Lower, Upper].
+type Interval struct {
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+}
+
+// Contains reports Lower <= v <= Upper.
+func (b Interval) Contains(v float64) bool { return v >= b.Lower && v <= b.Upper }
+
+// Metrics are the three regression metrics, in the target's unit (minutes).
+type Metrics struct {
+	RMSE float64 `json:"rmse"`
+	MAE  float64 `json:"mae"`
+	ME   float64 `json:"me"`
+}
+
+// Bands holds one band per metric.
+type Bands struct {
+	RMSE Interval `json:"rmse"`
+	MAE  Interval `json:"mae"`
+	ME   Interval `json:"me"`
+}
+
+// Result is the estimate for one window of records.
+type Result struct {
+	Rows int `json:"rows"`
+	Metrics
+	// Band is the estimate ± BandSigmas standard errors of the metric over Rows rows,
+	// the standard errors taken from the reference's per-row losses (NannyML's
+	// sampling error): std(|e|)/√n for the MAE, std(e)/√n for the ME, and by the
+	// delta method √(var(e²) / (4 n mean(e²))) for the RMSE. It is the band of
+	// sampling variability, not of the nanny's own error.
+	Band Bands `json:"band"`
+	// Sigma holds the standard errors the band is made of.
+	Sigma Metrics `json:"sigma"`
+	// TimeRows were estimated by the nannies that read the pickup time; the other
+	// rows by those that do not.
+	TimeRows int `json:"time_rows"`
+	// UnknownZoneRows have a pickup or dropoff zone id absent from the reference
+	// (or below 1); the nannies route them with the missing values.
+	UnknownZoneRows int `json:"unknown_zone_rows"`
+	// PUDOUnknownRows have a pickup-dropoff pair the model never saw in training.
+	PUDOUnknownRows int `json:"pu_do_unknown_rows"`
+}
+
+// BandSigmas is the half-width of the bands in standard errors (NannyML's default).
+const BandSigmas = 3
+
+// Sigma returns the standard errors of the metrics over n rows (see Result.Band).
+func (r *Reference) Sigma(n int) Metrics {
+	sn := math.Sqrt(float64(n))
+	s := Metrics{MAE: r.StdAbs / sn, ME: r.StdSigned / sn}
+	if r.MeanSq > 0 {
+		s.RMSE = math.Sqrt(r.StdSq * r.StdSq / (4 * float64(n) * r.MeanSq))
+	}
+	return s
+}
+
+func bands(m, s Metrics) Bands {
+	iv := func(v, s float64) Interval { return Interval{v - BandSigmas*s, v + BandSigmas*s} }
+	b := Bands{RMSE: iv(m.RMSE, s.RMSE), MAE: iv(m.MAE, s.MAE), ME: iv(m.ME, s.ME)}
+	b.RMSE.Lower = math.Max(b.RMSE.Lower, 0)
+	b.MAE.Lower = math.Max(b.MAE.Lower, 0)
+	return b
+}
+
+// ReferenceBand is the band of the reference's realized metrics at window size n:
+// what a window drawn from the reference's population would show. An estimate
+// outside it says the model's performance has changed (the alert rule).
+func (e *Estimator) ReferenceBand(n int) Bands {
+	r := &e.Reference
+	return bands(Metrics{RMSE: r.RMSE, MAE: r.MAE, ME: r.ME}, r.Sigma(n))
+}
+
+// Realized computes RMSE, MAE and ME of predictions against targets.
+func Realized(recs []Record, y []float64) Metrics {
+	var sa, ss, se float64
+	for i := range recs {
+		e := recs[i].Prediction - y[i]
+		sa += math.Abs(e)
+		ss += e * e
+		se += e
+	}
+	n := float64(len(recs))
+	return Metrics{RMSE: math.Sqrt(ss / n), MAE: sa / n, ME: se / n}
+}
+
+// DefaultParams are the nanny hyperparameters used by train-estimator.
+var DefaultParams = GBTParams{
+	Trees:        200,
+	LearningRate: 0.1,
+	MaxLeaves:    31,
+	MaxDepth:     0,
+	MinLeaf:      40,
+	Lambda:       1,
+	MaxBins:      255,
+	MinCatRows:   20,
+	CatSmooth:    10,
+}
+
+// ErrNoTargets is returned (wrapped) by Train for a reference with no labelled rows.
+var ErrNoTargets = errors.New("reference has no rows with a target")
+
+// Train fits the estimator for model m on a labelled reference: recs with their
+// targets y (minutes). The reference must be data m did not train on (its
+// residuals would be optimistic); Train cannot see that, TrainTaxi checks it.
+// The nannies are fitted in parallel, each deterministically.
+func Train(ctx context.Context, m *model.Model, recs []Record, y []float64, p GBTParams) (*Estimator, error) {
+	if m.Version == "" {
+		return nil, errors.New("train estimator: the model has no version (not sealed)")
+	}
+	if len(recs) != len(y) {
+		return nil, fmt.Errorf("train estimator: %d records, %d targets", len(recs), len(y))
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("train estimator: %w", ErrNoTargets)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("train estimator: %w", err)
+	}
+	raw, err := rawColumns(m, recs)
+	if err != nil {
+		return nil, fmt.Errorf("train estimator: %w", err)
+	}
+	binners, err := FitBinners(featureNames[:], featureCategorical[:], raw, p.MaxBins)
+	if err != nil {
+		return nil, fmt.Errorf("train estimator: %w", err)
+	}
+	cols := BinColumns(binners, raw)
+
+	errs := make([]float64, len(recs))
+	for i := range recs {
+		if math.IsNaN(y[i]) || math.IsInf(y[i], 0) {
+			return nil, fmt.Errorf("train estimator: target of row %d is %v", i, y[i])
+		}
+		errs[i] = recs[i].Prediction - y[i]
+	}
+	ref := referenceStats(errs)
+	ref.Rows = len(recs)
+
+	// The time nannies train on the rows that have a pickup time.
+	var timeRows []int
+	for i := range recs {
+		if recs[i].HasTime() {
+			timeRows = append(timeRows, i)
+		}
+	}
+	ref.TimeRows = len(timeRows)
+
+	type job struct {
+		loss string
+		time bool
+	}
+	var jobs []job
+	for _, l := range losses {
+		jobs = append(jobs, job{l, false})
+		if len(timeRows) > 0 {
+			jobs = append(jobs, job{l, true})
+		}
+	}
+	nannies := make([]Nanny, len(jobs))
+	fitErrs := make([]error, len(jobs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for j, jb := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			target := make([]float64, len(errs))
+			for i, e := range errs {
+				target[i] = loss(jb.loss, e)
+			}
+			fc, fb := cols[:numBaseFeatures], binners[:numBaseFeatures]
+			if jb.time {
+				fc = make([][]uint16, numFeatures)
+				for f := range fc {
+					fc[f] = pick(cols[f], timeRows)
+				}
+				target = pickF(target, timeRows)
+				fb = binners
+			}
+			g, err := FitGBT(ctx, fb, fc, target, p)
+			if err != nil {
+				fitErrs[j] = fmt.Errorf("nanny %s: %w", jb.loss, err)
+				return
+			}
+			nannies[j] = Nanny{Loss: jb.loss, TimeFeatures: jb.time, GBT: *g}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(fitErrs...); err != nil {
+		return nil, fmt.Errorf("train estimator: %w", err)
+	}
+	e := &Estimator{
+		ModelVersion: m.Version,
+		Reference:    ref,
+		Params:       p,
+		Features:     binners,
+		Nannies:      nannies,
+	}
+	if err := e.Seal(); err != nil {
+		return nil, err
+	}
+	if err := e.Bind(m); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func pick(c []uint16, rows []int) []uint16 {
+	out := make([]uint16, len(rows))
+	for i, r := range rows {
+		out[i] = c[r]
+	}
+	return out
+}
+
+func pickF(c []float64, rows []int) []float64 {
+	out := make([]float64, len(rows))
+	for i, r := range rows {
+		out[i] = c[r]
+	}
+	return out
+}
+
+func referenceStats(errs []float64) Reference {
+	n := float64(len(errs))
+	var ma, ms, me float64
+	for _, e := range errs {
+		ma += math.Abs(e)
+		ms += e * e
+		me += e
+	}
+	ma, ms, me = ma/n, ms/n, me/n
+	var va, vs, ve float64
+	for _, e := range errs {
+		d := math.Abs(e) - ma
+		va += d * d
+		d = e*e - ms
+		vs += d * d
+		d = e - me
+		ve += d * d
+	}
+	return Reference{
+		RMSE: math.Sqrt(ms), MAE: ma, ME: me,
+		StdAbs: math.Sqrt(va / n), StdSq: math.Sqrt(vs / n), MeanSq: ms, StdSigned: math.Sqrt(ve / n),
+	}
+}
+
+// nanny returns the nanny for a loss and feature set.
+func (e *Estimator) nanny(loss string, time bool) *Nanny {
+	for i := range e.Nannies {
+		if e.Nannies[i].Loss == loss && e.Nannies[i].TimeFeatures == time {
+			return &e.Nannies[i]
+		}
+	}
+	return nil
+}
+
+// ErrEmptyWindow is returned (wrapped) by Estimate for a window without records.
+var ErrEmptyWindow = errors.New("no records to estimate")
+
+// Estimate estimates the model's RMSE, MAE and ME over the records (their targets
+// are neither needed nor read): the mean over the rows of each nanny's predicted
+// loss (the squared-error and absolute-error predictions clipped at 0), the RMSE
+// being the square root of the estimated mean squared error. Records with a pickup
+// time use the nannies trained with the time features when the estimator has them.
+func (e *Estimator) Estimate(recs []Record) (Result, error) {
+	if e.model == nil {
+		return Result{}, errors.New("estimate: estimator not bound to its model (use Load or Bind)")
+	}
+	if len(recs) == 0 {
+		return Result{}, ErrEmptyWindow
+	}
+	raw, err := rawColumns(e.model, recs)
+	if err != nil {
+		return Result{}, fmt.Errorf("estimate: %w", err)
+	}
+	res := Result{Rows: len(recs)}
+	type trio struct{ abs, sq, signed *flat }
+	comp := func(loss string, time bool) *flat {
+		if n := e.nanny(loss, time); n != nil {
+			return n.flat
+		}
+		return nil
+	}
+	base := trio{comp(LossAbs, false), comp(LossSquared, false), comp(LossSigned, false)}
+	timed := trio{comp(LossAbs, true), comp(LossSquared, true), comp(LossSigned, true)}
+	hasTimed := timed.abs != nil && timed.sq != nil && timed.signed != nil
+	row := make([]uint16, numFeatures)
+	var sa, ss, se float64
+	for i := range recs {
+		zonesKnown := true
+		for f := range row {
+			b, known := e.Features[f].Bin(raw[f][i])
+			row[f] = b
+			if f == featPU || f == featDO {
+				zonesKnown = zonesKnown && known
+			}
+		}
+		if !zonesKnown {
+			res.UnknownZoneRows++
+		}
+		if raw[featPUDOKnown][i] == 0 {
+			res.PUDOUnknownRows++
+		}
+		t := base
+		if hasTimed && recs[i].HasTime() {
+			t = timed
+			res.TimeRows++
+		}
+		sa += math.Max(t.abs.predict(row), 0)
+		ss += math.Max(t.sq.predict(row), 0)
+		se += t.signed.predict(row)
+	}
+	n := float64(len(recs))
+	res.Metrics = Metrics{RMSE: math.Sqrt(ss / n), MAE: sa / n, ME: se / n}
+	res.Sigma = e.Reference.Sigma(len(recs))
+	res.Band = bands(res.Metrics, res.Sigma)
+	return res, nil
+}
