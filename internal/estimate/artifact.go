@@ -118,6 +118,10 @@ func (e *Estimator) Save(path string) error {
 		tmp.Close()
 		return fmt.Errorf("save estimator: %w", err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save estimator: %w", err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("save estimator: %w", err)
 	}

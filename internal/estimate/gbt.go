@@ -308,8 +308,9 @@ type grower struct {
 	p    GBTParams
 	grad []float64
 	idx  []int32
-	// scratch for categorical splits
+	// scratch
 	order []uint16
+	dir   []bool
 }
 
 func score(g, n, lambda float64) float64 { return g * g / (n + lambda) }
@@ -432,11 +433,15 @@ func (gr *grower) partition(l *leaf, s split, scratch []int32) int {
 	bn := &gr.d.binners[s.feature]
 	missing := bn.Missing()
 	nd := Node{Threshold: s.threshold, Left: s.left, Right: s.right, DefaultLeft: s.defaultLeft}
+	dir := gr.dir[:bn.NumBins()]
+	for b := range dir {
+		dir[b] = nd.goesLeft(uint16(b), missing, bn.Categorical)
+	}
 	rows := gr.idx[l.start:l.end]
 	right := scratch[:0]
 	k := 0
 	for _, r := range rows {
-		if nd.goesLeft(col[r], missing, bn.Categorical) {
+		if dir[col[r]] {
 			rows[k] = r
 			k++
 		} else {
@@ -551,7 +556,7 @@ func FitGBT(ctx context.Context, binners []Binner, cols [][]uint16, y []float64,
 	for i := range pred {
 		pred[i] = base
 	}
-	gr := &grower{d: newBinned(binners, cols), p: p, grad: make([]float64, n), idx: make([]int32, n)}
+	gr := &grower{d: newBinned(binners, cols), p: p, grad: make([]float64, n), idx: make([]int32, n), dir: make([]bool, math.MaxUint16+1)}
 	scratch := make([]int32, 0, n)
 	for t := 0; t < p.Trees; t++ {
 		if err := ctx.Err(); err != nil {
