@@ -328,16 +328,54 @@ var ErrEmptyWindow = errors.New("no records to estimate")
 // loss (the squared-error and absolute-error predictions clipped at 0), the RMSE
 // being the square root of the estimated mean squared error. Records with a pickup
 // time use the nannies trained with the time features when the estimator has them.
+// Estimate only reads the estimator: concurrent calls are safe.
 func (e *Estimator) Estimate(recs []Record) (Result, error) {
+	rl, res, err := e.rowLosses(recs)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Metrics = rl.mean(nil)
+	res.Sigma = e.Reference.Sigma(res.Rows)
+	res.Band = bands(res.Metrics, res.Sigma)
+	return res, nil
+}
+
+// losses holds the nannies' per-row predictions.
+type rowLoss struct{ abs, sq, signed []float64 }
+
+// mean aggregates the rows (all of them when rows is nil) into the estimate.
+func (rl *rowLoss) mean(rows []int) Metrics {
+	var sa, ss, se float64
+	n := len(rows)
+	if rows == nil {
+		n = len(rl.abs)
+		for i := range rl.abs {
+			sa += rl.abs[i]
+			ss += rl.sq[i]
+			se += rl.signed[i]
+		}
+	} else {
+		for _, i := range rows {
+			sa += rl.abs[i]
+			ss += rl.sq[i]
+			se += rl.signed[i]
+		}
+	}
+	fn := float64(n)
+	return Metrics{RMSE: math.Sqrt(ss / fn), MAE: sa / fn, ME: se / fn}
+}
+
+// rowLosses predicts every record's losses and counts the rows of a Result.
+func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 	if e.model == nil {
-		return Result{}, errors.New("estimate: estimator not bound to its model (use Load or Bind)")
+		return nil, Result{}, errors.New("estimate: estimator not bound to its model (use Load or Bind)")
 	}
 	if len(recs) == 0 {
-		return Result{}, ErrEmptyWindow
+		return nil, Result{}, ErrEmptyWindow
 	}
 	raw, err := rawColumns(e.model, recs)
 	if err != nil {
-		return Result{}, fmt.Errorf("estimate: %w", err)
+		return nil, Result{}, fmt.Errorf("estimate: %w", err)
 	}
 	res := Result{Rows: len(recs)}
 	type trio struct{ abs, sq, signed *flat }
@@ -350,8 +388,8 @@ func (e *Estimator) Estimate(recs []Record) (Result, error) {
 	base := trio{comp(LossAbs, false), comp(LossSquared, false), comp(LossSigned, false)}
 	timed := trio{comp(LossAbs, true), comp(LossSquared, true), comp(LossSigned, true)}
 	hasTimed := timed.abs != nil && timed.sq != nil && timed.signed != nil
+	rl := &rowLoss{abs: make([]float64, len(recs)), sq: make([]float64, len(recs)), signed: make([]float64, len(recs))}
 	row := make([]uint16, numFeatures)
-	var sa, ss, se float64
 	for i := range recs {
 		zonesKnown := true
 		for f := range row {
@@ -372,13 +410,9 @@ func (e *Estimator) Estimate(recs []Record) (Result, error) {
 			t = timed
 			res.TimeRows++
 		}
-		sa += math.Max(t.abs.predict(row), 0)
-		ss += math.Max(t.sq.predict(row), 0)
-		se += t.signed.predict(row)
+		rl.abs[i] = math.Max(t.abs.predict(row), 0)
+		rl.sq[i] = math.Max(t.sq.predict(row), 0)
+		rl.signed[i] = t.signed.predict(row)
 	}
-	n := float64(len(recs))
-	res.Metrics = Metrics{RMSE: math.Sqrt(ss / n), MAE: sa / n, ME: se / n}
-	res.Sigma = e.Reference.Sigma(len(recs))
-	res.Band = bands(res.Metrics, res.Sigma)
-	return res, nil
+	return rl, res, nil
 }

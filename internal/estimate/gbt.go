@@ -2,6 +2,9 @@ package estimate
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -145,14 +148,14 @@ func fitBinner(name string, col []float64, categorical bool, maxBins int) (Binne
 // neither set (unseen in training, or too rare in the node), go left when
 // DefaultLeft.
 type Node struct {
-	Feature     int      `json:"f"`
-	Threshold   uint16   `json:"t,omitempty"`
-	Left        []uint64 `json:"l,omitempty"`
-	Right       []uint64 `json:"r,omitempty"`
-	DefaultLeft bool     `json:"d,omitempty"`
-	Lo          int32    `json:"lo,omitempty"` // index of the left child
-	Hi          int32    `json:"hi,omitempty"` // index of the right child
-	Value       float64  `json:"v,omitempty"`
+	Feature     int     `json:"f"`
+	Threshold   uint16  `json:"t,omitempty"`
+	Left        Bitset  `json:"l,omitempty"`
+	Right       Bitset  `json:"r,omitempty"`
+	DefaultLeft bool    `json:"d,omitempty"`
+	Lo          int32   `json:"lo,omitempty"` // index of the left child
+	Hi          int32   `json:"hi,omitempty"` // index of the right child
+	Value       float64 `json:"v,omitempty"`
 }
 
 // Tree is a regression tree, root at index 0.
@@ -289,7 +292,7 @@ type split struct {
 	gain        float64
 	feature     int
 	threshold   uint16
-	left, right []uint64
+	left, right Bitset
 	defaultLeft bool
 }
 
@@ -396,7 +399,7 @@ func (gr *grower) bestSplit(l *leaf) split {
 		words := (nb + 63) / 64
 		mkCat := func(k int, defLeft bool) func() split {
 			return func() split {
-				s := split{feature: f, left: make([]uint64, words), right: make([]uint64, words), defaultLeft: defLeft}
+				s := split{feature: f, left: make(Bitset, words), right: make(Bitset, words), defaultLeft: defLeft}
 				for i, b := range order {
 					if i < k {
 						setBit(s.left, b)
@@ -404,6 +407,7 @@ func (gr *grower) bestSplit(l *leaf) split {
 						setBit(s.right, b)
 					}
 				}
+				s.left, s.right = s.left.trim(), s.right.trim()
 				return s
 			}
 		}
@@ -594,4 +598,50 @@ func FitBinners(names []string, categorical []bool, raw [][]float64, maxBins int
 		out[f] = b
 	}
 	return out, nil
+}
+
+// Bitset is a set of bins. In JSON it is the standard base64 (unpadded) of its
+// little-endian bytes without trailing zero bytes: a third of the decimal words.
+type Bitset []uint64
+
+// trim drops trailing zero words (nil for the empty set), the form that survives
+// a JSON round trip.
+func (s Bitset) trim() Bitset {
+	for len(s) > 0 && s[len(s)-1] == 0 {
+		s = s[:len(s)-1]
+	}
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// MarshalJSON encodes the set as a base64 string.
+func (s Bitset) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 8*len(s))
+	for i, w := range s {
+		binary.LittleEndian.PutUint64(b[8*i:], w)
+	}
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return json.Marshal(base64.RawStdEncoding.EncodeToString(b))
+}
+
+// UnmarshalJSON decodes a base64 string.
+func (s *Bitset) UnmarshalJSON(data []byte) error {
+	var str string
+	if err := json.Unmarshal(data, &str); err != nil {
+		return fmt.Errorf("bitset: %w", err)
+	}
+	b, err := base64.RawStdEncoding.DecodeString(str)
+	if err != nil {
+		return fmt.Errorf("bitset: %w", err)
+	}
+	out := make(Bitset, (len(b)+7)/8)
+	for i, c := range b {
+		out[i/8] |= uint64(c) << (8 * (i % 8))
+	}
+	*s = out.trim()
+	return nil
 }

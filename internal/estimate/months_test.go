@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -71,9 +72,111 @@ func realData(t *testing.T) (*model.Model, labelledMonth, []labelledMonth) {
 
 func relErr(est, real float64) float64 { return math.Abs(est-real) / real }
 
-func TestExperiment(t *testing.T) {
+// monthRow is one line of the evidence table.
+type monthRow struct {
+	name                  string
+	rows                  int
+	est, real             Metrics
+	errRMSE, errMAE       float64 // relative errors of the estimate
+	naiveRMSE, naiveMAE   float64 // relative errors of "same as the reference"
+	covered, windows      int     // windows whose realized RMSE lies in the estimated band
+	coveredMAE, coveredME int
+}
+
+// evaluate estimates every month, and windowsPerMonth random windows of
+// windowRows rides of each month (sampled without replacement, fixed seed).
+func evaluate(t *testing.T, e *Estimator, months []labelledMonth, noTime bool, windowsPerMonth, windowRows int) []monthRow {
+	t.Helper()
+	var out []monthRow
+	rng := rand.New(rand.NewPCG(12, 2026))
+	for _, lm := range months {
+		recs := lm.recs
+		if noTime {
+			recs = append([]Record(nil), recs...)
+			for i := range recs {
+				recs[i].Pickup = time.Time{}
+			}
+		}
+		rl, res, err := e.rowLosses(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := rl.mean(nil)
+		real := Realized(recs, lm.y)
+		r := monthRow{name: lm.name, rows: len(recs), est: est, real: real,
+			errRMSE: relErr(est.RMSE, real.RMSE), errMAE: relErr(est.MAE, real.MAE),
+			naiveRMSE: relErr(e.Reference.RMSE, real.RMSE), naiveMAE: relErr(e.Reference.MAE, real.MAE)}
+		if noTime && res.TimeRows != 0 || !noTime && res.TimeRows != len(recs) {
+			t.Fatalf("%s: %d rows used the time nannies", lm.name, res.TimeRows)
+		}
+		sigma := e.Reference.Sigma(windowRows)
+		for w := 0; w < windowsPerMonth && windowRows <= len(recs); w++ {
+			rows := rng.Perm(len(recs))[:windowRows]
+			we := rl.mean(rows)
+			b := bands(we, sigma)
+			wr := make([]Record, windowRows)
+			wy := make([]float64, windowRows)
+			for k, i := range rows {
+				wr[k], wy[k] = recs[i], lm.y[i]
+			}
+			wreal := Realized(wr, wy)
+			r.windows++
+			if b.RMSE.Contains(wreal.RMSE) {
+				r.covered++
+			}
+			if b.MAE.Contains(wreal.MAE) {
+				r.coveredMAE++
+			}
+			if b.ME.Contains(wreal.ME) {
+				r.coveredME++
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func markdownTable(rows []monthRow) string {
+	var b strings.Builder
+	b.WriteString("| month | rows | RMSE estimated | RMSE realized | error | naive error | MAE estimated | MAE realized | error | naive error | windows with realized RMSE in band |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	var sr, sm, nr, nm, mr, mm, nmr, nmm float64
+	cov, win := 0, 0
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d | %.3f | %.3f | %.1f%% | %.1f%% | %.3f | %.3f | %.1f%% | %.1f%% | %d/%d |\n", r.name, r.rows,
+			r.est.RMSE, r.real.RMSE, 100*r.errRMSE, 100*r.naiveRMSE, r.est.MAE, r.real.MAE, 100*r.errMAE, 100*r.naiveMAE, r.covered, r.windows)
+		sr += r.errRMSE
+		sm += r.errMAE
+		nr += r.naiveRMSE
+		nm += r.naiveMAE
+		mr, mm = math.Max(mr, r.errRMSE), math.Max(mm, r.errMAE)
+		nmr, nmm = math.Max(nmr, r.naiveRMSE), math.Max(nmm, r.naiveMAE)
+		cov += r.covered
+		win += r.windows
+	}
+	n := float64(len(rows))
+	fmt.Fprintf(&b, "| mean / max | | | | %.1f%% / %.1f%% | %.1f%% / %.1f%% | | | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %d/%d |\n",
+		100*sr/n, 100*mr, 100*nr/n, 100*nmr, 100*sm/n, 100*mm, 100*nm/n, 100*nmm, cov, win)
+	return b.String()
+}
+
+func summary(rows []monthRow) (meanR, maxR, meanM, maxM float64, covered, windows int) {
+	for _, r := range rows {
+		meanR += r.errRMSE / float64(len(rows))
+		meanM += r.errMAE / float64(len(rows))
+		maxR, maxM = math.Max(maxR, r.errRMSE), math.Max(maxM, r.errMAE)
+		covered += r.covered
+		windows += r.windows
+	}
+	return
+}
+
+// TestAccuracyOnRealMonths trains the estimator on 2021-02 (as train-estimator
+// does) and checks the estimates of every later month of data/ against the
+// realized metrics, with and without the pickup-time features.
+func TestAccuracyOnRealMonths(t *testing.T) {
 	if testing.Short() {
-		t.Skip()
+		t.Skip("trains on a real month")
 	}
 	m, ref, months := realData(t)
 	start := time.Now()
@@ -81,25 +184,11 @@ func TestExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("train %d rows: %v", len(ref.recs), time.Since(start))
-	var b strings.Builder
-	var sumR, sumM, maxR, maxM float64
-	fmt.Fprintf(&b, "\nmonth rows est_rmse real_rmse err%% naive%% | est_mae real_mae err%% naive%% | est_me real_me\n")
-	for _, lm := range months {
-		res, err := e.Estimate(lm.recs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		real := Realized(lm.recs, lm.y)
-		er, em := relErr(res.RMSE, real.RMSE), relErr(res.MAE, real.MAE)
-		sumR += er
-		sumM += em
-		maxR, maxM = math.Max(maxR, er), math.Max(maxM, em)
-		fmt.Fprintf(&b, "%s %d %.3f %.3f %.2f %.2f | %.3f %.3f %.2f %.2f | %.3f %.3f\n", lm.name, len(lm.recs),
-			res.RMSE, real.RMSE, 100*er, 100*relErr(e.Reference.RMSE, real.RMSE),
-			res.MAE, real.MAE, 100*em, 100*relErr(e.Reference.MAE, real.MAE), res.ME, real.ME)
+	t.Logf("trained on %d rows in %v", len(ref.recs), time.Since(start))
+	for _, noTime := range []bool{false, true} {
+		rows := evaluate(t, e, months, noTime, 20, 10000)
+		meanR, maxR, meanM, maxM, cov, win := summary(rows)
+		t.Logf("without time features: %v\n%s", noTime, markdownTable(rows))
+		t.Logf("RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%, band coverage %d/%d", 100*meanR, 100*maxR, 100*meanM, 100*maxM, cov, win)
 	}
-	n := float64(len(months))
-	fmt.Fprintf(&b, "rmse mean %.2f%% max %.2f%%; mae mean %.2f%% max %.2f%%\n", 100*sumR/n, 100*maxR, 100*sumM/n, 100*maxM)
-	t.Log(b.String())
 }
