@@ -389,30 +389,48 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 	timed := trio{comp(LossAbs, true), comp(LossSquared, true), comp(LossSigned, true)}
 	hasTimed := timed.abs != nil && timed.sq != nil && timed.signed != nil
 	rl := &rowLoss{abs: make([]float64, len(recs)), sq: make([]float64, len(recs)), signed: make([]float64, len(recs))}
-	row := make([]uint16, numFeatures)
-	for i := range recs {
-		zonesKnown := true
-		for f := range row {
-			b, known := e.Features[f].Bin(raw[f][i])
-			row[f] = b
-			if f == featPU || f == featDO {
-				zonesKnown = zonesKnown && known
+	// rows are independent: split large windows over the cores
+	workers := min(runtime.GOMAXPROCS(0), 1+len(recs)/8192)
+	counts := make([]Result, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(recs)/workers, (w+1)*len(recs)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &counts[w]
+			row := make([]uint16, numFeatures)
+			for i := lo; i < hi; i++ {
+				zonesKnown := true
+				for f := range row {
+					b, known := e.Features[f].Bin(raw[f][i])
+					row[f] = b
+					if f == featPU || f == featDO {
+						zonesKnown = zonesKnown && known
+					}
+				}
+				if !zonesKnown {
+					c.UnknownZoneRows++
+				}
+				if raw[featPUDOKnown][i] == 0 {
+					c.PUDOUnknownRows++
+				}
+				t := base
+				if hasTimed && recs[i].HasTime() {
+					t = timed
+					c.TimeRows++
+				}
+				rl.abs[i] = math.Max(t.abs.predict(row), 0)
+				rl.sq[i] = math.Max(t.sq.predict(row), 0)
+				rl.signed[i] = t.signed.predict(row)
 			}
-		}
-		if !zonesKnown {
-			res.UnknownZoneRows++
-		}
-		if raw[featPUDOKnown][i] == 0 {
-			res.PUDOUnknownRows++
-		}
-		t := base
-		if hasTimed && recs[i].HasTime() {
-			t = timed
-			res.TimeRows++
-		}
-		rl.abs[i] = math.Max(t.abs.predict(row), 0)
-		rl.sq[i] = math.Max(t.sq.predict(row), 0)
-		rl.signed[i] = t.signed.predict(row)
+		}()
+	}
+	wg.Wait()
+	for _, c := range counts {
+		res.UnknownZoneRows += c.UnknownZoneRows
+		res.PUDOUnknownRows += c.PUDOUnknownRows
+		res.TimeRows += c.TimeRows
 	}
 	return rl, res, nil
 }

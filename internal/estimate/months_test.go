@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -190,5 +191,32 @@ func TestAccuracyOnRealMonths(t *testing.T) {
 		meanR, maxR, meanM, maxM, cov, win := summary(rows)
 		t.Logf("without time features: %v\n%s", noTime, markdownTable(rows))
 		t.Logf("RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%, band coverage %d/%d", 100*meanR, 100*maxR, 100*meanM, 100*maxM, cov, win)
+	}
+}
+
+// TestTune compares nanny hyperparameters on the real months (ESTIMATE_TUNE=1).
+func TestTune(t *testing.T) {
+	if os.Getenv("ESTIMATE_TUNE") == "" {
+		t.Skip("ESTIMATE_TUNE not set")
+	}
+	m, ref, months := realData(t)
+	configs := map[string]GBTParams{}
+	b := DefaultParams
+	b.Trees, b.LearningRate = 100, 0.2
+	configs["B-100x0.2"] = b
+	c := DefaultParams
+	c.Trees, c.MaxLeaves, c.MinLeaf = 100, 15, 100
+	configs["C-100x15leaves-min100"] = c
+	for name, p := range configs {
+		c0 := cpuTime()
+		e, err := Train(context.Background(), m, ref.recs, ref.y, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c1 := cpuTime()
+		rows := evaluate(t, e, months, false, 0, 10000)
+		meanR, maxR, meanM, maxM, _, _ := summary(rows)
+		t.Logf("%s: train cpu %v, estimate cpu %v: RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%", name, c1-c0, cpuTime()-c1,
+			100*meanR, 100*maxR, 100*meanM, 100*maxM)
 	}
 }
