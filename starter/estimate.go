@@ -46,8 +46,8 @@ func runTrainEstimator(ctx context.Context, args []string) error {
 		return err
 	}
 	r := e.Reference
-	fmt.Fprintf(os.Stdout, "estimator_version=%s\nmodel_version=%s\nreference=%s\nrows=%d\ntime_rows=%d\nreference_rmse=%.6f\nreference_mae=%.6f\nreference_me=%.6f\nseconds=%.1f\nsaved=%s\n",
-		e.Version, e.ModelVersion, r.File, r.Rows, r.TimeRows, r.RMSE, r.MAE, r.ME, elapsed.Seconds(), *out)
+	fmt.Fprintf(os.Stdout, "estimator_version=%s\nmodel_version=%s\nreference=%s\nrows=%d\nreference_rmse=%.6f\nreference_mae=%.6f\nreference_me=%.6f\nseconds=%.1f\nsaved=%s\n",
+		e.Version, e.ModelVersion, r.File, r.Rows, r.RMSE, r.MAE, r.ME, elapsed.Seconds(), *out)
 	return nil
 }
 
@@ -115,8 +115,8 @@ func runEstimate(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(w, "model_version=%s estimator_version=%s\n", m.Version, est.Version)
 	fmt.Fprintf(w, "reference %s: rows=%d rmse=%.3f mae=%.3f me=%.3f\n", ref.File, ref.Rows, ref.RMSE, ref.MAE, ref.ME)
-	fmt.Fprintf(w, "current %s: rows=%d (with pickup time %d, zone unknown to the reference %d, PU_DO unknown to the model %d)\n",
-		*curPath, res.Rows, res.TimeRows, res.UnknownZoneRows, res.PUDOUnknownRows)
+	fmt.Fprintf(w, "current %s: rows=%d (zone unknown to the reference %d, PU_DO unknown to the model %d)\n",
+		*curPath, res.Rows, res.UnknownZoneRows, res.PUDOUnknownRows)
 	fmt.Fprintf(w, "%-9s %8s %19s %8s %19s %8s %19s\n", "", "rmse", "band", "mae", "band", "me", "band")
 	fmt.Fprintf(w, "%-9s %8.3f [%8.3f, %8.3f] %8.3f [%8.3f, %8.3f] %8.3f [%8.3f, %8.3f]\n", "estimated",
 		res.RMSE, res.Band.RMSE.Lower, res.Band.RMSE.Upper, res.MAE, res.Band.MAE.Lower, res.Band.MAE.Upper,

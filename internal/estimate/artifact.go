@@ -79,12 +79,7 @@ func (e *Estimator) Bind(m *model.Model) error {
 			ErrModelMismatch, e.Version, e.ModelVersion, m.Version)
 	}
 	for i := range e.Nannies {
-		n := &e.Nannies[i]
-		fs := e.Features[:numBaseFeatures]
-		if n.TimeFeatures {
-			fs = e.Features
-		}
-		n.flat = compile(&n.GBT, fs)
+		e.Nannies[i].flat = compile(&e.Nannies[i].GBT, e.Features)
 	}
 	e.model = m
 	return nil
@@ -179,18 +174,17 @@ func Decode(r io.Reader) (*Estimator, error) {
 			return nil, fmt.Errorf("%w: feature %s: bins not sorted", ErrNotEstimator, b.Name)
 		}
 	}
+	if len(e.Nannies) != len(losses) {
+		return nil, fmt.Errorf("%w: %d nannies, want %d", ErrNotEstimator, len(e.Nannies), len(losses))
+	}
 	for _, l := range losses {
-		if e.nanny(l, false) == nil {
+		if e.nanny(l) == nil {
 			return nil, fmt.Errorf("%w: no %s nanny", ErrNotEstimator, l)
 		}
 	}
 	for i := range e.Nannies {
 		n := &e.Nannies[i]
-		fs := e.Features[:numBaseFeatures]
-		if n.TimeFeatures {
-			fs = e.Features
-		}
-		if err := n.check(fs); err != nil {
+		if err := n.check(e.Features); err != nil {
 			return nil, fmt.Errorf("%w: nanny %s: %w", ErrNotEstimator, n.Loss, err)
 		}
 	}

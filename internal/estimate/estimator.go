@@ -32,11 +32,9 @@ func loss(kind string, e float64) float64 {
 	}
 }
 
-// Nanny is one fitted loss model. A nanny with TimeFeatures reads all features; one
-// without reads the base features only and serves records without a pickup time.
+// Nanny is one fitted loss model.
 type Nanny struct {
-	Loss         string `json:"loss"`
-	TimeFeatures bool   `json:"time_features"`
+	Loss string `json:"loss"`
 	GBT
 	flat *flat // compiled by Bind
 }
@@ -49,7 +47,6 @@ type Reference struct {
 	File      string  `json:"file"`
 	SHA256    string  `json:"sha256"`
 	Rows      int     `json:"rows"`
-	TimeRows  int     `json:"time_rows"` // rows with a pickup time (trained the time nannies)
 	RMSE      float64 `json:"rmse"`
 	MAE       float64 `json:"mae"`
 	ME        float64 `json:"me"`
@@ -94,9 +91,6 @@ type Result struct {
 	Band Bands `json:"band"`
 	// Sigma holds the standard errors the band is made of.
 	Sigma Metrics `json:"sigma"`
-	// TimeRows were estimated by the nannies that read the pickup time; the other
-	// rows by those that do not.
-	TimeRows int `json:"time_rows"`
 	// UnknownZoneRows have a pickup or dropoff zone id absent from the reference
 	// (or below 1); the nannies route them with the missing values.
 	UnknownZoneRows int `json:"unknown_zone_rows"`
@@ -199,31 +193,11 @@ func Train(ctx context.Context, m *model.Model, recs []Record, y []float64, p GB
 	ref := referenceStats(errs)
 	ref.Rows = len(recs)
 
-	// The time nannies train on the rows that have a pickup time.
-	var timeRows []int
-	for i := range recs {
-		if recs[i].HasTime() {
-			timeRows = append(timeRows, i)
-		}
-	}
-	ref.TimeRows = len(timeRows)
-
-	type job struct {
-		loss string
-		time bool
-	}
-	var jobs []job
-	for _, l := range losses {
-		jobs = append(jobs, job{l, false})
-		if len(timeRows) > 0 {
-			jobs = append(jobs, job{l, true})
-		}
-	}
-	nannies := make([]Nanny, len(jobs))
-	fitErrs := make([]error, len(jobs))
+	nannies := make([]Nanny, len(losses))
+	fitErrs := make([]error, len(losses))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
-	for j, jb := range jobs {
+	for j, l := range losses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -231,23 +205,14 @@ func Train(ctx context.Context, m *model.Model, recs []Record, y []float64, p GB
 			defer func() { <-sem }()
 			target := make([]float64, len(errs))
 			for i, e := range errs {
-				target[i] = loss(jb.loss, e)
+				target[i] = loss(l, e)
 			}
-			fc, fb := cols[:numBaseFeatures], binners[:numBaseFeatures]
-			if jb.time {
-				fc = make([][]uint16, numFeatures)
-				for f := range fc {
-					fc[f] = pick(cols[f], timeRows)
-				}
-				target = pickF(target, timeRows)
-				fb = binners
-			}
-			g, err := FitGBT(ctx, fb, fc, target, p)
+			g, err := FitGBT(ctx, binners, cols, target, p)
 			if err != nil {
-				fitErrs[j] = fmt.Errorf("nanny %s: %w", jb.loss, err)
+				fitErrs[j] = fmt.Errorf("nanny %s: %w", l, err)
 				return
 			}
-			nannies[j] = Nanny{Loss: jb.loss, TimeFeatures: jb.time, GBT: *g}
+			nannies[j] = Nanny{Loss: l, GBT: *g}
 		}()
 	}
 	wg.Wait()
@@ -268,22 +233,6 @@ func Train(ctx context.Context, m *model.Model, recs []Record, y []float64, p GB
 		return nil, err
 	}
 	return e, nil
-}
-
-func pick(c []uint16, rows []int) []uint16 {
-	out := make([]uint16, len(rows))
-	for i, r := range rows {
-		out[i] = c[r]
-	}
-	return out
-}
-
-func pickF(c []float64, rows []int) []float64 {
-	out := make([]float64, len(rows))
-	for i, r := range rows {
-		out[i] = c[r]
-	}
-	return out
 }
 
 func referenceStats(errs []float64) Reference {
@@ -310,10 +259,10 @@ func referenceStats(errs []float64) Reference {
 	}
 }
 
-// nanny returns the nanny for a loss and feature set.
-func (e *Estimator) nanny(loss string, time bool) *Nanny {
+// nanny returns the nanny of a loss.
+func (e *Estimator) nanny(loss string) *Nanny {
 	for i := range e.Nannies {
-		if e.Nannies[i].Loss == loss && e.Nannies[i].TimeFeatures == time {
+		if e.Nannies[i].Loss == loss {
 			return &e.Nannies[i]
 		}
 	}
@@ -326,8 +275,7 @@ var ErrEmptyWindow = errors.New("no records to estimate")
 // Estimate estimates the model's RMSE, MAE and ME over the records (their targets
 // are neither needed nor read): the mean over the rows of each nanny's predicted
 // loss (the squared-error and absolute-error predictions clipped at 0), the RMSE
-// being the square root of the estimated mean squared error. Records with a pickup
-// time use the nannies trained with the time features when the estimator has them.
+// being the square root of the estimated mean squared error.
 // Estimate only reads the estimator: concurrent calls are safe.
 func (e *Estimator) Estimate(recs []Record) (Result, error) {
 	rl, res, err := e.rowLosses(recs)
@@ -378,16 +326,7 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 		return nil, Result{}, fmt.Errorf("estimate: %w", err)
 	}
 	res := Result{Rows: len(recs)}
-	type trio struct{ abs, sq, signed *flat }
-	comp := func(loss string, time bool) *flat {
-		if n := e.nanny(loss, time); n != nil {
-			return n.flat
-		}
-		return nil
-	}
-	base := trio{comp(LossAbs, false), comp(LossSquared, false), comp(LossSigned, false)}
-	timed := trio{comp(LossAbs, true), comp(LossSquared, true), comp(LossSigned, true)}
-	hasTimed := timed.abs != nil && timed.sq != nil && timed.signed != nil
+	abs, sq, signed := e.nanny(LossAbs).flat, e.nanny(LossSquared).flat, e.nanny(LossSigned).flat
 	rl := &rowLoss{abs: make([]float64, len(recs)), sq: make([]float64, len(recs)), signed: make([]float64, len(recs))}
 	// rows are independent: split large windows over the cores
 	workers := min(runtime.GOMAXPROCS(0), 1+len(recs)/8192)
@@ -415,14 +354,9 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 				if raw[featPUDOKnown][i] == 0 {
 					c.PUDOUnknownRows++
 				}
-				t := base
-				if hasTimed && recs[i].HasTime() {
-					t = timed
-					c.TimeRows++
-				}
-				rl.abs[i] = math.Max(t.abs.predict(row), 0)
-				rl.sq[i] = math.Max(t.sq.predict(row), 0)
-				rl.signed[i] = t.signed.predict(row)
+				rl.abs[i] = math.Max(abs.predict(row), 0)
+				rl.sq[i] = math.Max(sq.predict(row), 0)
+				rl.signed[i] = signed.predict(row)
 			}
 		}()
 	}
@@ -430,7 +364,6 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 	for _, c := range counts {
 		res.UnknownZoneRows += c.UnknownZoneRows
 		res.PUDOUnknownRows += c.PUDOUnknownRows
-		res.TimeRows += c.TimeRows
 	}
 	return rl, res, nil
 }

@@ -42,14 +42,13 @@ func toyData(m *model.Model, n int, seed uint64, far bool) ([]Record, []float64)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	recs := make([]Record, n)
 	y := make([]float64, n)
-	t0 := time.Date(2021, 2, 1, 0, 0, 0, 0, time.UTC)
 	for i := range recs {
 		pu, do := int64(1+rng.IntN(20)), int64(1+rng.IntN(20))
 		d := rng.Float64() * 5
 		if far {
 			d = 2 + rng.Float64()*3
 		}
-		r := Record{PULocationID: pu, DOLocationID: do, TripDistance: d, Pickup: t0.Add(time.Duration(rng.IntN(28*24*60)) * time.Minute)}
+		r := Record{PULocationID: pu, DOLocationID: do, TripDistance: d}
 		r.Prediction = m.Predict(taxi.PUDO(pu, do), []float64{d})
 		sd := 1 + d
 		if !m.Known(taxi.PUDO(pu, do)) {
@@ -65,7 +64,7 @@ var toyParams = GBTParams{Trees: 40, LearningRate: 0.2, MaxLeaves: 15, MinLeaf: 
 
 func TestEstimateFollowsCovariateShift(t *testing.T) {
 	m := toyModel(t, 10)
-	recs, y := toyData(m, 20000, 1, false)
+	recs, y := toyData(m, 50000, 1, false)
 	e, err := Train(context.Background(), m, recs, y, toyParams)
 	if err != nil {
 		t.Fatal(err)
@@ -86,27 +85,14 @@ func TestEstimateFollowsCovariateShift(t *testing.T) {
 				t.Errorf("far=%v %s: estimated %.3f, realized %.3f", far, c.name, c.est, c.real)
 			}
 		}
-		if math.Abs(res.ME-real.ME) > 0.1 {
-			t.Errorf("far=%v me: estimated %.3f, realized %.3f", far, res.ME, real.ME)
+		// the ME's error is sampling noise of the reference and of the window:
+		// allow 3 standard errors of their difference
+		if tol := 3 * e.Reference.StdSigned * math.Sqrt(1.0/50000+1.0/20000); math.Abs(res.ME-real.ME) > tol {
+			t.Errorf("far=%v me: estimated %.3f, realized %.3f (tolerance %.3f)", far, res.ME, real.ME, tol)
 		}
 		if far && relErr(e.Reference.RMSE, real.RMSE) < 0.15 {
 			t.Errorf("the shift should move the RMSE: reference %.3f, window %.3f", e.Reference.RMSE, real.RMSE)
 		}
-		if res.TimeRows != len(wr) {
-			t.Errorf("time rows %d of %d", res.TimeRows, len(wr))
-		}
-	}
-	// The same records without pickup times use the base nannies: still close.
-	wr, wy := toyData(m, 20000, 3, true)
-	for i := range wr {
-		wr[i].Pickup = time.Time{}
-	}
-	res, err := e.Estimate(wr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.TimeRows != 0 || relErr(res.RMSE, Realized(wr, wy).RMSE) > 0.03 {
-		t.Errorf("without time: %+v, realized %+v", res, Realized(wr, wy))
 	}
 }
 

@@ -3,7 +3,6 @@ package estimate
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/taxi"
@@ -16,27 +15,19 @@ type Record struct {
 	DOLocationID int64
 	TripDistance float64
 	Prediction   float64 // the monitored model's prediction, minutes
-	// Pickup is the wall-clock pickup time; the zero time means unknown (the live
-	// /iterate records carry none), and the estimator then uses its nannies that
-	// do not read the time features.
-	Pickup time.Time
 }
 
-// HasTime reports whether the record carries a pickup time.
-func (r *Record) HasTime() bool { return !r.Pickup.IsZero() }
-
-// Nanny feature columns, in order. The first numBaseFeatures are always present;
-// the time features only in records with a pickup time.
+// Nanny feature columns, in order. The pickup hour and weekday are deliberately
+// absent: nannies that read them were less accurate on every later month (the
+// hourly pattern of the reference, February 2021, does not carry over), and the
+// live records carry no pickup time.
 const (
 	featPU = iota
 	featDO
 	featDistance
 	featPrediction
 	featPUDOKnown
-	featHour
-	featWeekday
 	numFeatures
-	numBaseFeatures = featHour
 )
 
 var featureNames = [numFeatures]string{
@@ -45,8 +36,6 @@ var featureNames = [numFeatures]string{
 	featDistance:   "trip_distance",
 	featPrediction: "prediction",
 	featPUDOKnown:  "pu_do_in_model",
-	featHour:       "pickup_hour",
-	featWeekday:    "pickup_weekday",
 }
 
 var featureCategorical = [numFeatures]bool{featPU: true, featDO: true}
@@ -74,13 +63,6 @@ func rawColumns(m *model.Model, recs []Record) ([][]float64, error) {
 		if m.Known(taxi.PUDO(r.PULocationID, r.DOLocationID)) {
 			cols[featPUDOKnown][i] = 1
 		}
-		if r.HasTime() {
-			cols[featHour][i] = float64(r.Pickup.Hour()) + float64(r.Pickup.Minute())/60
-			cols[featWeekday][i] = float64(r.Pickup.Weekday())
-		} else {
-			cols[featHour][i] = math.NaN()
-			cols[featWeekday][i] = math.NaN()
-		}
 	}
 	return cols, nil
 }
@@ -103,9 +85,6 @@ func FromTrip(m *model.Model, t *taxi.Trip) (r Record, ok bool) {
 		DOLocationID: *t.DOLocationID,
 		TripDistance: *t.TripDistance,
 		Prediction:   m.Predict(taxi.PUDO(*t.PULocationID, *t.DOLocationID), []float64{*t.TripDistance}),
-	}
-	if t.Pickup != nil {
-		r.Pickup = t.Pickup.Time
 	}
 	return r, true
 }

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/taxi"
@@ -86,19 +84,13 @@ type monthRow struct {
 
 // evaluate estimates every month, and windowsPerMonth random windows of
 // windowRows rides of each month (sampled without replacement, fixed seed).
-func evaluate(t *testing.T, e *Estimator, months []labelledMonth, noTime bool, windowsPerMonth, windowRows int) []monthRow {
+func evaluate(t *testing.T, e *Estimator, months []labelledMonth, windowsPerMonth, windowRows int) []monthRow {
 	t.Helper()
 	var out []monthRow
 	rng := rand.New(rand.NewPCG(12, 2026))
 	for _, lm := range months {
 		recs := lm.recs
-		if noTime {
-			recs = append([]Record(nil), recs...)
-			for i := range recs {
-				recs[i].Pickup = time.Time{}
-			}
-		}
-		rl, res, err := e.rowLosses(recs)
+		rl, _, err := e.rowLosses(recs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,9 +99,6 @@ func evaluate(t *testing.T, e *Estimator, months []labelledMonth, noTime bool, w
 		r := monthRow{name: lm.name, rows: len(recs), est: est, real: real,
 			errRMSE: relErr(est.RMSE, real.RMSE), errMAE: relErr(est.MAE, real.MAE),
 			naiveRMSE: relErr(e.Reference.RMSE, real.RMSE), naiveMAE: relErr(e.Reference.MAE, real.MAE)}
-		if noTime && res.TimeRows != 0 || !noTime && res.TimeRows != len(recs) {
-			t.Fatalf("%s: %d rows used the time nannies", lm.name, res.TimeRows)
-		}
 		sigma := e.Reference.Sigma(windowRows)
 		for w := 0; w < windowsPerMonth && windowRows <= len(recs); w++ {
 			rows := rng.Perm(len(recs))[:windowRows]
@@ -172,51 +161,39 @@ func summary(rows []monthRow) (meanR, maxR, meanM, maxM float64, covered, window
 	return
 }
 
-// TestAccuracyOnRealMonths trains the estimator on 2021-02 (as train-estimator
-// does) and checks the estimates of every later month of data/ against the
-// realized metrics, with and without the pickup-time features.
+// TestAccuracyOnRealMonths trains the estimator on 2021-02 as train-estimator
+// does and checks the estimates of every later month of data/ against the
+// realized metrics over the same rows, and the band on 20 random windows of
+// 10,000 rides per month. The bounds are the measured accuracy with a small
+// margin (see the README table), not the goal of 5% per month and 2% on
+// average, which this estimator does not reach on 2022-02 and 2022-03.
 func TestAccuracyOnRealMonths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on a real month")
 	}
 	m, ref, months := realData(t)
-	start := time.Now()
+	c0 := cpuTime()
 	e, err := Train(context.Background(), m, ref.recs, ref.y, DefaultParams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("trained on %d rows in %v", len(ref.recs), time.Since(start))
-	for _, noTime := range []bool{false, true} {
-		rows := evaluate(t, e, months, noTime, 20, 10000)
-		meanR, maxR, meanM, maxM, cov, win := summary(rows)
-		t.Logf("without time features: %v\n%s", noTime, markdownTable(rows))
-		t.Logf("RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%, band coverage %d/%d", 100*meanR, 100*maxR, 100*meanM, 100*maxM, cov, win)
+	c1 := cpuTime()
+	rows := evaluate(t, e, months, 20, 10000)
+	t.Logf("train on %d rows: %v CPU; estimate %d months: %v CPU", len(ref.recs), c1-c0, len(months), cpuTime()-c1)
+	meanR, maxR, meanM, maxM, cov, win := summary(rows)
+	t.Logf("\n%s", markdownTable(rows))
+	t.Logf("RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%, band coverage %d/%d", 100*meanR, 100*maxR, 100*meanM, 100*maxM, cov, win)
+	if meanR > 0.03 || maxR > 0.065 || meanM > 0.03 || maxM > 0.06 {
+		t.Errorf("accuracy worse than measured: RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%", 100*meanR, 100*maxR, 100*meanM, 100*maxM)
 	}
-}
-
-// TestTune compares nanny hyperparameters on the real months (ESTIMATE_TUNE=1).
-func TestTune(t *testing.T) {
-	if os.Getenv("ESTIMATE_TUNE") == "" {
-		t.Skip("ESTIMATE_TUNE not set")
+	var naive float64
+	for _, r := range rows {
+		naive += r.naiveRMSE / float64(len(rows))
 	}
-	m, ref, months := realData(t)
-	configs := map[string]GBTParams{}
-	b := DefaultParams
-	b.Trees, b.LearningRate = 100, 0.2
-	configs["B-100x0.2"] = b
-	c := DefaultParams
-	c.Trees, c.MaxLeaves, c.MinLeaf = 100, 15, 100
-	configs["C-100x15leaves-min100"] = c
-	for name, p := range configs {
-		c0 := cpuTime()
-		e, err := Train(context.Background(), m, ref.recs, ref.y, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c1 := cpuTime()
-		rows := evaluate(t, e, months, false, 0, 10000)
-		meanR, maxR, meanM, maxM, _, _ := summary(rows)
-		t.Logf("%s: train cpu %v, estimate cpu %v: RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%", name, c1-c0, cpuTime()-c1,
-			100*meanR, 100*maxR, 100*meanM, 100*maxM)
+	if meanR > naive/3 {
+		t.Errorf("mean RMSE error %.2f%% is not well below the naive guess's %.2f%%", 100*meanR, 100*naive)
+	}
+	if cov < win*6/10 {
+		t.Errorf("realized RMSE inside the band in %d of %d windows", cov, win)
 	}
 }
