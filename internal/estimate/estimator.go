@@ -338,8 +338,9 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 		go func() {
 			defer wg.Done()
 			c := &counts[w]
-			row := make([]uint16, numFeatures)
+			bins := make([]uint16, (hi-lo)*numFeatures) // row-major
 			for i := lo; i < hi; i++ {
+				row := bins[(i-lo)*numFeatures : (i-lo+1)*numFeatures]
 				zonesKnown := true
 				for f := range row {
 					b, known := e.Features[f].Bin(raw[f][i])
@@ -354,9 +355,13 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 				if raw[featPUDOKnown][i] == 0 {
 					c.PUDOUnknownRows++
 				}
-				rl.abs[i] = math.Max(abs.predict(row), 0)
-				rl.sq[i] = math.Max(sq.predict(row), 0)
-				rl.signed[i] = signed.predict(row)
+			}
+			abs.predictRows(bins, numFeatures, rl.abs[lo:hi])
+			sq.predictRows(bins, numFeatures, rl.sq[lo:hi])
+			signed.predictRows(bins, numFeatures, rl.signed[lo:hi])
+			for i := lo; i < hi; i++ {
+				rl.abs[i] = math.Max(rl.abs[i], 0)
+				rl.sq[i] = math.Max(rl.sq[i], 0)
 			}
 		}()
 	}

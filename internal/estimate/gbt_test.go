@@ -62,14 +62,23 @@ func predictCSV(binners []Binner, g *GBT, test map[string][]float64, names []str
 	cols := BinColumns(binners, raw)
 	fl := compile(g, binners)
 	out := make([]float64, len(raw[0]))
-	row := make([]uint16, len(names))
+	bins := make([]uint16, 0, len(out)*len(names))
 	for i := range out {
+		row := make([]uint16, len(names))
 		for f := range row {
 			row[f] = cols[f][i]
 		}
+		bins = append(bins, row...)
 		out[i] = g.Predict(binners, row)
 		if p := fl.predict(row); p != out[i] {
 			panic("compiled tree disagrees")
+		}
+	}
+	all := make([]float64, len(out))
+	fl.predictRows(bins, len(names), all)
+	for i := range all {
+		if all[i] != out[i] {
+			panic("tree-major prediction disagrees")
 		}
 	}
 	return out
