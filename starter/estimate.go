@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/modelmon/modelmon/internal/envconf"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,18 +23,23 @@ func init() {
 	register("estimate", "estimate RMSE, MAE and ME of a TLC month without its durations (and show the realized values)", runEstimate)
 }
 
-func runTrainEstimator(ctx context.Context, args []string) error {
+func runTrainEstimator(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("train-estimator", flag.ContinueOnError)
-	modelPath := fs.String("model", envOr("MODEL_PATH", "models/duration_model.json"), "model artifact the estimator is for")
+	b := envconf.NewBinder(fs, c.getenv)
+	var modelPath string
+	b.String(&modelPath, envconf.ModelPathVar)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	refPath := fs.String("reference", "data/green_tripdata_2021-02.parquet", "labelled reference TLC month the model did not train on")
-	out := fs.String("out", "models/duration_estimator.json", "where to write the estimator artifact")
+	out := fs.String("out", envconf.EstimatorPath, "where to write the estimator artifact")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	m, err := model.Load(*modelPath)
+	m, err := model.Load(modelPath)
 	if err != nil {
 		return err
 	}
@@ -46,7 +53,7 @@ func runTrainEstimator(ctx context.Context, args []string) error {
 		return err
 	}
 	r := e.Reference
-	fmt.Fprintf(os.Stdout, "estimator_version=%s\nmodel_version=%s\nreference=%s\nrows=%d\nreference_rmse=%.6f\nreference_mae=%.6f\nreference_me=%.6f\nseconds=%.1f\nsaved=%s\n",
+	fmt.Fprintf(c.stdout, "estimator_version=%s\nmodel_version=%s\nreference=%s\nrows=%d\nreference_rmse=%.6f\nreference_mae=%.6f\nreference_me=%.6f\nseconds=%.1f\nsaved=%s\n",
 		e.Version, e.ModelVersion, r.File, r.Rows, r.RMSE, r.MAE, r.ME, elapsed.Seconds(), *out)
 	return nil
 }
@@ -63,13 +70,18 @@ type estimatedJSON struct {
 	Band estimate.Bands `json:"band"`
 }
 
-func runEstimate(ctx context.Context, args []string) error {
+func runEstimate(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	refPath := fs.String("reference", "data/green_tripdata_2021-02.parquet",
 		"labelled reference TLC month; the --estimator artifact is used when it was trained on this file, otherwise an estimator is trained on it in memory")
 	curPath := fs.String("current", "", "TLC month to estimate (required); its durations, if any, only give the realized values")
-	modelPath := fs.String("model", envOr("MODEL_PATH", "models/duration_model.json"), "model artifact")
-	estPath := fs.String("estimator", "models/duration_estimator.json", "estimator artifact (made by starter train-estimator)")
+	b := envconf.NewBinder(fs, c.getenv)
+	var modelPath string
+	b.String(&modelPath, envconf.ModelPathVar)
+	if err := b.Err(); err != nil {
+		return err
+	}
+	estPath := fs.String("estimator", envconf.EstimatorPath, "estimator artifact (made by starter train-estimator)")
 	jsonOut := fs.String("json", "", "write the result JSON here (- for stdout)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,7 +92,7 @@ func runEstimate(ctx context.Context, args []string) error {
 	if *curPath == "" {
 		return errors.New("--current is required")
 	}
-	m, err := model.Load(*modelPath)
+	m, err := model.Load(modelPath)
 	if err != nil {
 		return err
 	}
@@ -109,9 +121,9 @@ func runEstimate(ctx context.Context, args []string) error {
 		out.Realized = &r
 	}
 	ref := est.Reference
-	w := os.Stdout
+	w := c.stdout
 	if *jsonOut == "-" {
-		w = os.Stderr
+		w = c.stderr
 	}
 	fmt.Fprintf(w, "model_version=%s estimator_version=%s\n", m.Version, est.Version)
 	fmt.Fprintf(w, "reference %s: rows=%d rmse=%.3f mae=%.3f me=%.3f\n", ref.File, ref.Rows, ref.RMSE, ref.MAE, ref.ME)
@@ -134,7 +146,7 @@ func runEstimate(ctx context.Context, args []string) error {
 		}
 		b = append(b, '\n')
 		if *jsonOut == "-" {
-			_, err = os.Stdout.Write(b)
+			_, err = c.stdout.Write(b)
 		} else {
 			err = os.WriteFile(*jsonOut, b, 0o644)
 		}

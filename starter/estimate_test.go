@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -72,11 +73,11 @@ func TestTrainEstimatorAndEstimate(t *testing.T) {
 	cur := miniMonth(t, "2022-03", 1000, 3000, false)
 	dir := t.TempDir()
 	est := filepath.Join(dir, "est.json")
-	if err := runTrainEstimator(ctx, []string{"--model", modelPath, "--reference", ref, "--out", est}); err != nil {
+	if err := runTrainEstimator(ctx, testCLI(), []string{"--model-path", modelPath, "--reference", ref, "--out", est}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.json")
-	if err := runEstimate(ctx, []string{"--model", modelPath, "--estimator", est, "--reference", ref, "--current", cur, "--json", out}); err != nil {
+	if err := runEstimate(ctx, testCLI(), []string{"--model-path", modelPath, "--estimator", est, "--reference", ref, "--current", cur, "--json", out}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
@@ -137,7 +138,7 @@ func TestTrainEstimatorAndEstimate(t *testing.T) {
 
 	// Without durations: every row with inputs, no "realized".
 	noT := miniMonth(t, "2022-03", 1000, 3000, true)
-	if err := runEstimate(ctx, []string{"--model", modelPath, "--estimator", est, "--reference", ref, "--current", noT, "--json", out}); err != nil {
+	if err := runEstimate(ctx, testCLI(), []string{"--model-path", modelPath, "--estimator", est, "--reference", ref, "--current", noT, "--json", out}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ = os.ReadFile(out)
@@ -150,7 +151,7 @@ func TestTrainEstimatorAndEstimate(t *testing.T) {
 	}
 
 	// A reference without targets cannot train.
-	if err := runTrainEstimator(ctx, []string{"--model", modelPath, "--reference", noT, "--out", filepath.Join(dir, "x.json")}); !errors.Is(err, estimate.ErrNoTargets) {
+	if err := runTrainEstimator(ctx, testCLI(), []string{"--model-path", modelPath, "--reference", noT, "--out", filepath.Join(dir, "x.json")}); !errors.Is(err, estimate.ErrNoTargets) {
 		t.Errorf("reference without targets: %v", err)
 	}
 	// An estimator for another model version is refused.
@@ -163,8 +164,13 @@ func TestTrainEstimatorAndEstimate(t *testing.T) {
 	if err := m.Save(other); err != nil {
 		t.Fatal(err)
 	}
-	err = runEstimate(ctx, []string{"--model", other, "--estimator", est, "--reference", ref, "--current", cur})
+	err = runEstimate(ctx, testCLI(), []string{"--model-path", other, "--estimator", est, "--reference", ref, "--current", cur})
 	if !errors.Is(err, estimate.ErrModelMismatch) || !strings.Contains(err.Error(), "train-estimator") {
 		t.Errorf("estimator of another model: %v", err)
 	}
+}
+
+// testCLI is a cli with an empty environment and discarded output.
+func testCLI() *cli {
+	return &cli{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}
 }
