@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,32 +21,34 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/modelmon/modelmon/internal/batch"
-	"github.com/modelmon/modelmon/internal/envconf"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
+	"github.com/modelmon/modelmon/internal/envconf"
 	"github.com/modelmon/modelmon/worker/batchworker"
 )
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], logger); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
-		logger.Error("worker failed", "error", err)
+		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, logger *slog.Logger) error {
+// run is main with its inputs as arguments: it runs the worker until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg batch.Config
-	var metricsAddr string
+	var metricsAddr, logLevel, logFormat string
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	b := envconf.NewBinder(fs, os.Getenv)
+	fs.SetOutput(stderr)
+	b := envconf.NewBinder(fs, getenv)
 	cfg.Bind(b, true)
 	b.String(&metricsAddr, envconf.MetricsAddr)
+	b.String(&logLevel, envconf.LogLevel)
+	b.String(&logFormat, envconf.LogFormat)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: worker [flags]\n\nRuns the BatchMonitoring workflow and its activities.")
 		fmt.Fprintln(fs.Output())
@@ -57,6 +60,11 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	logger, err := envconf.NewLogger(stderr, logLevel, logFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.Namespace,

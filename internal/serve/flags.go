@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	"github.com/modelmon/modelmon/internal/envconf"
 )
@@ -74,26 +73,13 @@ func (f *Flags) Validate() error {
 	case o.Store.BatchDelay < 0 || o.Store.WriteTimeout <= 0 || o.HTTP.RequestTimeout <= 0 || o.ShutdownTimeout <= 0:
 		return errors.New("durations must be positive (--log-batch-delay may be 0)")
 	}
-	if _, err := parseLevel(f.LogLevel); err != nil {
-		return err
-	}
-	if f.LogFormat != "text" && f.LogFormat != "json" {
-		return fmt.Errorf("--log-format %q: want text or json", f.LogFormat)
-	}
-	return nil
+	_, err := envconf.NewLogger(io.Discard, f.LogLevel, f.LogFormat)
+	return err
 }
 
 // NewLogger makes the slog.Logger that --log-level and --log-format ask for.
 func (f *Flags) NewLogger(w io.Writer) (*slog.Logger, error) {
-	lvl, err := parseLevel(f.LogLevel)
-	if err != nil {
-		return nil, err
-	}
-	ho := &slog.HandlerOptions{Level: lvl}
-	if f.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, ho)), nil
+	return envconf.NewLogger(w, f.LogLevel, f.LogFormat)
 }
 
 // DefaultGCPercent is the GOGC that TuneGC sets. The service's live heap is small
@@ -106,12 +92,4 @@ func TuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(DefaultGCPercent)
 	}
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
 }
