@@ -155,3 +155,9 @@ func CanonicalConfig(b []byte) (string, error) {
 	}
 	return string(out), nil
 }
+
+//go:embed alertmanager.yml
+var alertmanagerConfig []byte
+
+// AlertmanagerConfig returns deploy/alertmanager.yml as shipped.
+func AlertmanagerConfig() []byte { return bytes.Clone(alertmanagerConfig) }
