@@ -101,6 +101,14 @@ func TestDevstackAlerts(t *testing.T) {
 	if g, w := canonicalNoInterval(t, got), canonicalNoInterval(t, shipped); g != w {
 		t.Errorf("devstack's prometheus.yml is not deploy/prometheus.yml modulo addresses:\n%s\nvs\n%s", g, w)
 	}
+	p.wait(ctx, "Prometheus ready", time.Minute, func() bool {
+		resp, err := http.Get(p.url + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	p.waitQuery(ctx, "every job scraped", `up{job=~"modelmon-online|modelmon-worker|prometheus"} == 1`, 3, time.Minute)
 	if s.AlertmanagerURL != "" {
 		p.wait(ctx, "Alertmanager discovered", time.Minute, func() bool {
@@ -156,7 +164,7 @@ func TestDevstackAlerts(t *testing.T) {
 	// batch run) fires nothing.
 	quietStart := time.Now()
 	demoMonth("2021-02")
-	computedSince("window of 2021-02 computed", time.Now())
+	computedSince("window of 2021-02 computed", quietStart)
 	time.Sleep(20 * time.Second) // longer than the longest scaled for: (30m/60)
 	if res := p.query(fmt.Sprintf(`max_over_time(ALERTS[%ds])`, int(time.Since(quietStart).Seconds())+1)); len(res) > 0 {
 		t.Errorf("alerts during the no-drift month: %v", res)
@@ -494,6 +502,9 @@ func (p *prom) wait(ctx context.Context, what string, timeout time.Duration, con
 			return time.Now()
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	if what == "Prometheus ready" {
+		p.t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
 	p.t.Fatalf("timed out after %s waiting for %s; alerts: %v", timeout, what, p.query("ALERTS"))
 	return time.Time{}
