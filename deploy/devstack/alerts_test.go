@@ -25,6 +25,7 @@ import (
 
 	"github.com/modelmon/modelmon/deploy"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/replay"
 	"github.com/modelmon/modelmon/internal/taxi"
 	"github.com/modelmon/modelmon/workflows"
 )
@@ -148,6 +149,17 @@ func TestDevstackAlerts(t *testing.T) {
 		}
 		t.Logf("demo %s:\n%s", month, out.String())
 	}
+	replayMonth := func(month string) {
+		t.Helper()
+		trips, err := taxi.ReadFile(ctx, filepath.Join("data", "green_tripdata_"+month+".parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := replay.Run(ctx, replay.Options{Trips: spread(trips, o.ReplayLimit), URL: s.OnlineURL, Concurrency: o.Concurrency, Retries: 5})
+		if err != nil || res.Failed > 0 {
+			t.Fatalf("replay %s: %v %+v", month, err, res)
+		}
+	}
 	computedSince := func(what string, since time.Time) {
 		t.Helper()
 		p.waitQuery(ctx, what, fmt.Sprintf(`modelmon_last_computation_timestamp_seconds{dataset="taxi"} > %d and modelmon_window_fill_ratio >= 1`, since.Unix()), 1, 2*time.Minute)
@@ -159,16 +171,18 @@ func TestDevstackAlerts(t *testing.T) {
 	demoMonth("2021-02")
 	computedSince("window of 2021-02 computed", quietStart)
 	time.Sleep(20 * time.Second) // longer than the longest scaled for: (30m/60)
-	// Nothing fires; the drift and data-quality rules are not even pending.
+	// Nothing fires; the drift and data-quality rules are not even pending. The
+	// latency rule is left out: with its for: 10m scaled to 10 s, a replay at 8
+	// requests in flight on a loaded shared machine (p99 30-80 ms) can fire it.
 	quiet := fmt.Sprintf("%ds", int(time.Since(quietStart).Seconds())+1)
-	if res := p.query(`max_over_time(ALERTS{alertstate="firing"}[` + quiet + `])`); len(res) > 0 {
+	if res := p.query(`max_over_time(ALERTS{alertstate="firing", alertname!="ModelmonPredictLatencyP99"}[` + quiet + `])`); len(res) > 0 {
 		t.Errorf("alerts fired during the no-drift month: %v", res)
 	}
 	if res := p.query(`max_over_time(ALERTS{alertname=~"ModelmonDatasetDrift|ModelmonPredictionDrift|ModelmonMissingValues"}[` + quiet + `])`); len(res) > 0 {
 		t.Errorf("drift or quality alerts pending during the no-drift month: %v", res)
 	}
-	if res := p.query(`max_over_time(ALERTS{alertstate="pending"}[` + quiet + `])`); len(res) > 0 {
-		t.Logf("pending (not firing) during the no-drift month: %v", res)
+	if res := p.query(`max_over_time(ALERTS[` + quiet + `])`); len(res) > 0 {
+		t.Logf("other alerts during the no-drift month: %v", res)
 	}
 	if res := p.query(`modelmon_dataset_drift{dataset="taxi"} == 0`); len(res) != 1 {
 		t.Errorf("dataset drift of 2021-02: %v", p.query(`modelmon_dataset_drift`))
@@ -197,20 +211,24 @@ func TestDevstackAlerts(t *testing.T) {
 	postJSON(t, s.OnlineURL+"/iterate/nope", `[{"trip_distance": 1}]`, http.StatusNotFound)
 	missFired := p.waitAlert(ctx, "ModelmonMissingValues", `dataset="taxi", column="trip_distance"`, time.Minute)
 
-	// Both causes go away with a full window of complete, undrifted rides, sent
-	// through /iterate/taxi with their prediction and their target (a producer that
-	// knows the durations: the live regression panels need them).
+	// Both causes go away with a full window of complete, undrifted rides.
 	stop := time.Now()
-	iterateComplete(t, s.OnlineURL, spread(feb, 11000)) // > 10,000 pass the training filter
+	replayMonth("2021-02")
 	driftResolved := p.waitResolved(ctx, "ModelmonDatasetDrift", `dataset="taxi"`, 2*time.Minute)
 	missResolved := p.waitResolved(ctx, "ModelmonMissingValues", `dataset="taxi"`, 2*time.Minute)
-	record("ModelmonDatasetDrift", "replay 10,000 rides of 2022-01; then 10,000 of 2021-02", driftFired.Sub(driftStart), driftResolved.Sub(stop))
+	record("ModelmonDatasetDrift", "replay 10,000 rides of 2022-01; then 10,000 rides of 2021-02", driftFired.Sub(driftStart), driftResolved.Sub(stop))
 	if predOK {
+		// Resolved with the prediction's drift computed and false: a window with
+		// records without prediction drops the series, which would look resolved too.
 		predResolved := p.waitResolved(ctx, "ModelmonPredictionDrift", `dataset="taxi"`, 2*time.Minute)
-		record("ModelmonPredictionDrift", "replay 10,000 rides of 2022-01; then 10,000 of 2021-02", predFired.Sub(driftStart), predResolved.Sub(stop))
+		p.waitQuery(ctx, "prediction not drifted", `modelmon_drift_column_drifted{dataset="taxi", column="prediction"} == 0`, 1, 2*time.Minute)
+		record("ModelmonPredictionDrift", "replay 10,000 rides of 2022-01; then 10,000 rides of 2021-02", predFired.Sub(driftStart), predResolved.Sub(stop))
 	}
 	record("ModelmonMissingValues", "2,000 records without trip_distance via /iterate/taxi; then 10,000 complete rides", missFired.Sub(start), missResolved.Sub(stop))
 
+	// A producer that knows the durations sends a few records with their prediction
+	// and target through /iterate/taxi: the live regression panels need targets.
+	iterateComplete(t, s.OnlineURL, spread(feb, 600))
 	p.waitQuery(ctx, "prediction drift and regression of a complete window",
 		`modelmon_drift_score{dataset="taxi", column="prediction"} and on (job, instance, dataset) modelmon_regression_rows > 0`, 1, time.Minute)
 	// 4. Every dashboard panel returns data, as Grafana would query it with the
