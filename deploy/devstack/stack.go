@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/modelmon/modelmon/internal/envconf"
+	"github.com/modelmon/modelmon/internal/mongodb"
 
 	"context"
 	"errors"
@@ -20,19 +21,21 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/modelmon/modelmon/deploy"
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
 	"github.com/modelmon/modelmon/internal/devtemporal"
-	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/onlineapp"
 	"github.com/modelmon/modelmon/internal/replay"
 	"github.com/modelmon/modelmon/internal/serve"
+	"github.com/modelmon/modelmon/internal/store"
 	"github.com/modelmon/modelmon/internal/taxi"
 	"github.com/modelmon/modelmon/starter/batchsched"
 	"github.com/modelmon/modelmon/worker/batchworker"
@@ -48,17 +51,26 @@ type Options struct {
 	OnlineAddr     string
 	WorkerMetrics  string
 	PrometheusAddr string
-	ModelPath      string
-	MonitorConfig  string
-	Reference      string
-	Months         string
-	AllMonths      bool
-	ReplayLimit    int
-	ReplayRate     float64
-	Concurrency    int
-	NoDemo         bool
-	ExitAfterDemo  bool
-	Verbose        bool
+	// PrometheusInterval is Prometheus' scrape and evaluation interval (default
+	// deploy.DefaultInterval, as shipped).
+	PrometheusInterval time.Duration
+	AlertmanagerAddr   string
+	LogQueueSize       int
+	ModelPath          string
+	MonitorConfig      string
+	Reference          string
+	Months             string
+	AllMonths          bool
+	ReplayLimit        int
+	ReplayRate         float64
+	Concurrency        int
+	NoDemo             bool
+	ExitAfterDemo      bool
+	Verbose            bool
+
+	// ruleTimeDivisor, when > 1, divides every duration of the alert rules
+	// (deploy.ScaleRuleDurations): tests run the shipped rules on a faster clock.
+	ruleTimeDivisor int
 }
 
 // Register defines the flags. The settings that the online service and the worker
@@ -73,6 +85,9 @@ func (o *Options) Register(fs *flag.FlagSet, getenv func(string) string) *envcon
 	b.String(&o.OnlineAddr, envconf.OnlineAddr)
 	b.String(&o.WorkerMetrics, envconf.MetricsAddr)
 	fs.StringVar(&o.PrometheusAddr, "prometheus-addr", "127.0.0.1:9090", "Prometheus listen address, if prometheus is on PATH (empty: don't start it)")
+	fs.DurationVar(&o.PrometheusInterval, "prometheus-interval", deploy.DefaultInterval, "Prometheus scrape and rule-evaluation interval")
+	fs.StringVar(&o.AlertmanagerAddr, "alertmanager-addr", "127.0.0.1:9093", "Alertmanager listen address, if prometheus-alertmanager is on PATH (empty: don't start it)")
+	b.Int(&o.LogQueueSize, envconf.LogQueueSize)
 	b.String(&o.ModelPath, envconf.ModelPathVar)
 	b.String(&o.MonitorConfig, envconf.MonitorConfig)
 	fs.StringVar(&o.Reference, "reference", "data/green_tripdata_2021-01.parquet", "reference month of the batch runs")
@@ -87,129 +102,37 @@ func (o *Options) Register(fs *flag.FlagSet, getenv func(string) string) *envcon
 	return b
 }
 
+// Stack is a started devstack: the parts the demo and the tests drive.
+type Stack struct {
+	o   Options
+	log *slog.Logger
+
+	fdb *mongotest.Server
+	ts  *devtemporal.Server
+	tc  client.Client
+	cfg batch.Config
+	DB  *mongo.Database // the stack's database (prediction_service)
+
+	OnlineURL        string // http://host:port of the online service
+	WorkerMetricsURL string // http://host:port of the worker's /metrics
+	PromURL          string // empty: Prometheus not started
+	AlertmanagerURL  string // empty: Alertmanager not started
+
+	onlineStop, workerStop func()
+	stops                  []func()
+}
+
 // Run starts the stack, runs the demo and waits for ctx.
 func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) (err error) {
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	for _, p := range []string{o.ModelPath, o.MonitorConfig, o.Reference} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%w (run devstack from the repository root)", err)
-		}
-	}
-	// Every port is checked before anything starts: a taken port is a clear error.
-	for _, a := range []string{o.MongoAddr, o.OnlineAddr, o.WorkerMetrics, net.JoinHostPort("127.0.0.1", strconv.Itoa(o.TemporalPort))} {
-		if err := portFree(a); err != nil {
-			return err
-		}
-	}
-	var stops []func()
-	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}()
-
-	// 1. FerretDB.
-	fdb, err := mongotest.Start(ctx, mongotest.Options{Dir: filepath.Join(o.DataDir, "ferretdb"), Addr: o.MongoAddr})
+	s, err := Start(ctx, o, log)
 	if err != nil {
 		return err
 	}
-	stops = append(stops, fdb.Stop)
-	log.Info("FerretDB up", "uri", fdb.URI)
-
-	// 2. Temporal + Web UI.
-	ts, err := devtemporal.Start(ctx, devtemporal.Options{
-		DBFile: filepath.Join(o.DataDir, "temporal.db"), FrontendPort: o.TemporalPort, UIPort: o.UIPort, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	stops = append(stops, func() { _ = ts.Stop() })
-	log.Info("Temporal up", "frontend", ts.FrontendHostPort(), "ui", ts.UIURL(), "started_in", ts.StartDuration())
-
-	// 3. The online service with live monitoring.
-	onlineCtx, stopOnline := context.WithCancel(ctx)
-	onlineDone := make(chan error, 1)
-	listening := make(chan string, 1)
-	go func() {
-		onlineDone <- onlineapp.Run(onlineCtx, onlineapp.Options{
-			Serve: serve.Options{
-				Addr: o.OnlineAddr, MongoURI: fdb.URI, ModelPath: o.ModelPath, Logger: log.With("part", "online"),
-				SpoolDir: filepath.Join(o.DataDir, "spool"),
-				OnListen: func(a string) { listening <- a },
-			},
-			MonitorConfig: o.MonitorConfig,
-		})
-	}()
-	var onlineURL string
-	select {
-	case a := <-listening:
-		onlineURL = "http://" + a
-	case err := <-onlineDone:
-		stopOnline()
-		return fmt.Errorf("online service: %w", err)
-	case <-ctx.Done():
-		stopOnline()
-		return ctx.Err()
-	}
-	stops = append(stops, func() {
-		stopOnline()
-		if err := <-onlineDone; err != nil {
-			log.Error("online service stopped", "error", err)
-		}
-	})
-
-	// 4. The batch worker and its metrics.
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: ts.FrontendHostPort(), Namespace: ts.Namespace(),
-		Logger: tlog.NewStructuredLogger(log.With("part", "temporal-client")),
-	})
-	if err != nil {
-		return fmt.Errorf("connect to Temporal: %w", err)
-	}
-	stops = append(stops, tc.Close)
-	cfg := batch.Config{
-		TemporalAddress: ts.FrontendHostPort(), Namespace: ts.Namespace(), TaskQueue: workflows.TaskQueue,
-		MongoURI: fdb.URI, Database: mongodb.Database, ModelPath: o.ModelPath,
-		ReportsDir: filepath.Join(o.DataDir, "reports"), DataDir: ".",
-	}
-	wk, err := batchworker.Start(ctx, tc, cfg, batchworker.Options{Logger: log.With("part", "worker")})
-	if err != nil {
-		return err
-	}
-	stops = append(stops, func() { wk.Stop(context.Background()) })
-	metricsCtx, stopMetrics := context.WithCancel(ctx)
-	stops = append(stops, stopMetrics)
-	workerMetrics, err := batchmetrics.Serve(metricsCtx, o.WorkerMetrics, wk.Activities.DB, log)
-	if err != nil {
-		return err
-	}
-
-	// 5. Prometheus, when installed.
-	promURL := ""
-	if o.PrometheusAddr != "" {
-		if bin, err := exec.LookPath("prometheus"); err == nil {
-			stopProm, err := startPrometheus(ctx, bin, o, strings.TrimPrefix(onlineURL, "http://"), workerMetrics, log)
-			if err != nil {
-				return err
-			}
-			stops = append(stops, stopProm)
-			promURL = "http://" + o.PrometheusAddr
-		} else {
-			log.Info("prometheus not on PATH: not started (apt-get install prometheus)")
-		}
-	}
-
-	// 6. The hourly schedule: created once, updated on later starts.
-	if err := ensureSchedule(ctx, tc, o); err != nil {
-		return err
-	}
-
-	printURLs(out, onlineURL, "http://"+workerMetrics, ts, promURL, o)
+	defer s.Close()
+	s.printURLs(out)
 
 	if !o.NoDemo {
-		if err := demo(ctx, o, out, tc, wk.Activities.DB, onlineURL, cfg, log); err != nil {
+		if err := demo(ctx, o, out, s.tc, s.DB, s.OnlineURL, s.cfg, log); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -223,6 +146,189 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) (err e
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping")
 	return nil
+}
+
+// Start starts every part; Close stops them. On error, what started is stopped.
+func Start(ctx context.Context, o Options, log *slog.Logger) (_ *Stack, err error) {
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	for _, p := range []string{o.ModelPath, o.MonitorConfig, o.Reference} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("%w (run devstack from the repository root)", err)
+		}
+	}
+	// Every port is checked before anything starts: a taken port is a clear error.
+	for _, a := range []string{o.MongoAddr, o.OnlineAddr, o.WorkerMetrics, net.JoinHostPort("127.0.0.1", strconv.Itoa(o.TemporalPort))} {
+		if err := portFree(a); err != nil {
+			return nil, err
+		}
+	}
+	s := &Stack{o: o, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// 1. FerretDB.
+	s.fdb, err = mongotest.Start(ctx, mongotest.Options{Dir: filepath.Join(o.DataDir, "ferretdb"), Addr: o.MongoAddr})
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, s.fdb.Stop)
+	log.Info("FerretDB up", "uri", s.fdb.URI)
+	mc, err := mongo.Connect(options.Client().ApplyURI(s.fdb.URI))
+	if err != nil {
+		return nil, fmt.Errorf("mongodb client: %w", err)
+	}
+	s.stops = append(s.stops, func() { _ = mc.Disconnect(context.Background()) })
+	s.DB = mc.Database(mongodb.Database)
+
+	// 2. Temporal + Web UI.
+	s.ts, err = devtemporal.Start(ctx, devtemporal.Options{
+		DBFile: filepath.Join(o.DataDir, "temporal.db"), FrontendPort: o.TemporalPort, UIPort: o.UIPort, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ts := s.ts
+	s.stops = append(s.stops, func() { _ = ts.Stop() })
+	log.Info("Temporal up", "frontend", ts.FrontendHostPort(), "ui", ts.UIURL(), "started_in", ts.StartDuration())
+
+	// 3. The online service with live monitoring.
+	if err := s.StartOnline(ctx); err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, s.StopOnline)
+
+	// 4. The batch worker and its metrics.
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: ts.FrontendHostPort(), Namespace: ts.Namespace(),
+		Logger: tlog.NewStructuredLogger(log.With("part", "temporal-client")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal: %w", err)
+	}
+	s.tc = tc
+	s.stops = append(s.stops, tc.Close)
+	s.cfg = batch.Config{
+		TemporalAddress: ts.FrontendHostPort(), Namespace: ts.Namespace(), TaskQueue: workflows.TaskQueue,
+		MongoURI: s.fdb.URI, Database: mongodb.Database, ModelPath: o.ModelPath,
+		ReportsDir: filepath.Join(o.DataDir, "reports"), DataDir: ".",
+	}
+	if err := s.StartWorker(ctx); err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, s.StopWorker)
+
+	// 5. Alertmanager and Prometheus, when installed.
+	if err := s.startMonitoring(ctx); err != nil {
+		return nil, err
+	}
+
+	// 6. The hourly schedule: created once, updated on later starts.
+	if err := ensureSchedule(ctx, tc, o); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops every part, last started first.
+func (s *Stack) Close() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+}
+
+// StartOnline starts the online service (its own context: StopOnline stops it
+// alone, as a crash would); it is listening when StartOnline returns.
+func (s *Stack) StartOnline(ctx context.Context) error {
+	if s.onlineStop != nil {
+		return errors.New("online service already running")
+	}
+	onlineCtx, stopOnline := context.WithCancel(ctx)
+	onlineDone := make(chan error, 1)
+	listening := make(chan string, 1)
+	log := s.log
+	go func() {
+		onlineDone <- onlineapp.Run(onlineCtx, onlineapp.Options{
+			Serve: serve.Options{
+				Addr: s.o.OnlineAddr, MongoURI: s.fdb.URI, ModelPath: s.o.ModelPath, Logger: log.With("part", "online"),
+				SpoolDir: filepath.Join(s.o.DataDir, "spool"),
+				Store:    store.LoggerOptions{QueueSize: s.o.LogQueueSize},
+				OnListen: func(a string) { listening <- a },
+			},
+			MonitorConfig: s.o.MonitorConfig,
+		})
+	}()
+	select {
+	case a := <-listening:
+		s.OnlineURL = "http://" + a
+	case err := <-onlineDone:
+		stopOnline()
+		return fmt.Errorf("online service: %w", err)
+	case <-ctx.Done():
+		stopOnline()
+		return ctx.Err()
+	}
+	s.onlineStop = func() {
+		stopOnline()
+		if err := <-onlineDone; err != nil {
+			log.Error("online service stopped", "error", err)
+		}
+	}
+	return nil
+}
+
+// StopOnline stops the online service and waits for it.
+func (s *Stack) StopOnline() {
+	if s.onlineStop != nil {
+		s.onlineStop()
+		s.onlineStop = nil
+	}
+}
+
+// StartWorker starts the batch worker and its /metrics.
+func (s *Stack) StartWorker(ctx context.Context) error {
+	if s.workerStop != nil {
+		return errors.New("worker already running")
+	}
+	cfg, log := s.cfg, s.log
+	wk, err := batchworker.Start(ctx, s.tc, cfg, batchworker.Options{Logger: log.With("part", "worker")})
+	if err != nil {
+		return err
+	}
+	metricsCtx, stopMetrics := context.WithCancel(ctx)
+	var workerMetrics string
+	// A restart may find the previous metrics server still closing its listener.
+	for i := 0; ; i++ {
+		workerMetrics, err = batchmetrics.Serve(metricsCtx, s.o.WorkerMetrics, wk.Activities.DB, log)
+		if err == nil || i == 50 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		stopMetrics()
+		wk.Stop(context.Background())
+		return err
+	}
+	s.WorkerMetricsURL = "http://" + workerMetrics
+	s.workerStop = func() {
+		stopMetrics()
+		wk.Stop(context.Background())
+	}
+	return nil
+}
+
+// StopWorker stops the batch worker and its /metrics.
+func (s *Stack) StopWorker() {
+	if s.workerStop != nil {
+		s.workerStop()
+		s.workerStop = nil
+	}
 }
 
 func portFree(addr string) error {
@@ -244,19 +350,28 @@ func ensureSchedule(ctx context.Context, c client.Client, o Options) error {
 	return err
 }
 
-func printURLs(out io.Writer, online, workerMetrics string, ts *devtemporal.Server, prom string, o Options) {
+func (s *Stack) printURLs(out io.Writer) {
+	ts, o := s.ts, s.o
 	fmt.Fprintln(out, "modelmon devstack is up:")
-	fmt.Fprintf(out, "  predict          curl -s -XPOST -H 'Content-Type: application/json' %s/predict -d '{\"PULocationID\":74,\"DOLocationID\":75,\"trip_distance\":2.1}'\n", online)
-	fmt.Fprintf(out, "  online metrics   %s/metrics\n", online)
-	fmt.Fprintf(out, "  live report      %s/monitor/taxi/report\n", online)
-	fmt.Fprintf(out, "  worker metrics   %s/metrics\n", workerMetrics)
+	fmt.Fprintf(out, "  predict          curl -s -XPOST -H 'Content-Type: application/json' %s/predict -d '{\"PULocationID\":74,\"DOLocationID\":75,\"trip_distance\":2.1}'\n", s.OnlineURL)
+	fmt.Fprintf(out, "  online metrics   %s/metrics\n", s.OnlineURL)
+	fmt.Fprintf(out, "  live report      %s/monitor/taxi/report\n", s.OnlineURL)
+	fmt.Fprintf(out, "  worker metrics   %s/metrics\n", s.WorkerMetricsURL)
 	fmt.Fprintf(out, "  Temporal         %s (namespace %s, task queue %s)\n", ts.FrontendHostPort(), ts.Namespace(), workflows.TaskQueue)
 	if ui := ts.UIURL(); ui != "" {
 		fmt.Fprintf(out, "  Temporal UI      %s/namespaces/%s/workflows\n", ui, ts.Namespace())
 		fmt.Fprintf(out, "  schedules        %s/namespaces/%s/schedules\n", ui, ts.Namespace())
 	}
-	if prom != "" {
-		fmt.Fprintf(out, "  Prometheus       %s (alerts: %s/alerts)\n", prom, prom)
+	if s.PromURL != "" {
+		fmt.Fprintf(out, "  Prometheus       %s (config %s)\n", s.PromURL, filepath.Join(o.DataDir, "prometheus", "prometheus.yml"))
+		fmt.Fprintf(out, "  firing alerts    %s/alerts\n", s.PromURL)
+	} else {
+		fmt.Fprintln(out, "  Prometheus       not started (apt-get install prometheus): no alerts")
+	}
+	if s.AlertmanagerURL != "" {
+		fmt.Fprintf(out, "  Alertmanager     %s/#/alerts (receiver: deploy/alertmanager.yml)\n", s.AlertmanagerURL)
+	} else if s.PromURL != "" {
+		fmt.Fprintln(out, "  Alertmanager     not started (apt-get install prometheus-alertmanager): alerts only on Prometheus' /alerts")
 	}
 	fmt.Fprintf(out, "  MongoDB          mongodb://%s/ (database prediction_service)\n", o.MongoAddr)
 	fmt.Fprintf(out, "  reports          %s\n", filepath.Join(o.DataDir, "reports"))
@@ -360,52 +475,123 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 	return nil
 }
 
-func startPrometheus(ctx context.Context, bin string, o Options, online, worker string, log *slog.Logger) (func(), error) {
-	if err := portFree(o.PrometheusAddr); err != nil {
-		return nil, err
+// startMonitoring starts Alertmanager and Prometheus when their binaries are on
+// PATH. Prometheus runs deploy/prometheus.yml.tmpl rendered with the stack's
+// addresses (deploy.PrometheusConfig: the configuration that ships) and the
+// embedded deploy/alerts.yml.
+func (s *Stack) startMonitoring(ctx context.Context) error {
+	o, log := s.o, s.log
+	if o.PrometheusAddr == "" {
+		return nil
 	}
-	dir, err := filepath.Abs(filepath.Join(o.DataDir, "prometheus"))
+	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
-		return nil, fmt.Errorf("prometheus dir: %w", err)
+		log.Info("prometheus not on PATH: not started (apt-get install prometheus)")
+		return nil
+	}
+	if err := portFree(o.PrometheusAddr); err != nil {
+		return err
+	}
+	if o.AlertmanagerAddr != "" {
+		amBin, err := lookPath("prometheus-alertmanager", "alertmanager")
+		if err != nil {
+			log.Info("prometheus-alertmanager not on PATH: not started (apt-get install prometheus-alertmanager)")
+		} else {
+			if err := portFree(o.AlertmanagerAddr); err != nil {
+				return err
+			}
+			dir, err := stateDir(o.DataDir, "alertmanager")
+			if err != nil {
+				return err
+			}
+			cfg := filepath.Join(dir, "alertmanager.yml")
+			if err := os.WriteFile(cfg, deploy.AlertmanagerConfig(), 0o644); err != nil {
+				return fmt.Errorf("alertmanager config: %w", err)
+			}
+			stop, err := startProcess(log, "Alertmanager", dir, amBin,
+				"--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+				"--web.listen-address="+o.AlertmanagerAddr, "--cluster.listen-address=")
+			if err != nil {
+				return err
+			}
+			s.stops = append(s.stops, stop)
+			s.AlertmanagerURL = "http://" + o.AlertmanagerAddr
+		}
+	}
+	dir, err := stateDir(o.DataDir, "prometheus")
+	if err != nil {
+		return err
+	}
+	rules := deploy.AlertRules()
+	if o.ruleTimeDivisor > 1 {
+		if rules, err = deploy.ScaleRuleDurations(rules, o.ruleTimeDivisor); err != nil {
+			return err
+		}
+	}
+	rulesPath := filepath.Join(dir, "alerts.yml")
+	if err := os.WriteFile(rulesPath, rules, 0o644); err != nil {
+		return fmt.Errorf("alert rules: %w", err)
+	}
+	cfg, err := deploy.PrometheusConfig(deploy.Targets{
+		Deployment: "devstack (written at each start)", Self: filepath.Join(dir, "prometheus.yml"),
+		Online: strings.TrimPrefix(s.OnlineURL, "http://"), Worker: strings.TrimPrefix(s.WorkerMetricsURL, "http://"),
+		Prometheus: o.PrometheusAddr, Alertmanager: strings.TrimPrefix(s.AlertmanagerURL, "http://"),
+		RuleFile: rulesPath, Interval: o.PrometheusInterval,
+	})
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		return fmt.Errorf("prometheus config: %w", err)
+	}
+	stop, err := startProcess(log, "Prometheus", dir, promBin, "--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+o.PrometheusAddr)
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, stop)
+	s.PromURL = "http://" + o.PrometheusAddr
+	return nil
+}
+
+func lookPath(names ...string) (string, error) {
+	var err error
+	for _, n := range names {
+		var p string
+		if p, err = exec.LookPath(n); err == nil {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
+func stateDir(dataDir, name string) (string, error) {
+	dir, err := filepath.Abs(filepath.Join(dataDir, name))
+	if err != nil {
+		return "", fmt.Errorf("%s dir: %w", name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		return nil, fmt.Errorf("prometheus dir: %w", err)
+		return "", fmt.Errorf("%s dir: %w", name, err)
 	}
-	rules, err := filepath.Abs("deploy/alerts.yml")
+	return dir, nil
+}
+
+// startProcess starts bin with its output in dir/<bin>.log; the returned func
+// stops it (SIGTERM, then SIGKILL after 10 s) and waits.
+func startProcess(log *slog.Logger, name, dir, bin string, args ...string) (func(), error) {
+	logf, err := os.Create(filepath.Join(dir, filepath.Base(bin)+".log"))
 	if err != nil {
-		return nil, fmt.Errorf("alert rules: %w", err)
+		return nil, fmt.Errorf("%s log: %w", name, err)
 	}
-	cfg := fmt.Sprintf(`# written by devstack
-global:
-  scrape_interval: 5s
-  evaluation_interval: 5s
-rule_files:
-  - %q
-scrape_configs:
-  - job_name: online
-    static_configs:
-      - targets: [%q]
-  - job_name: worker
-    static_configs:
-      - targets: [%q]
-`, rules, online, worker)
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, fmt.Errorf("prometheus config: %w", err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		return nil, fmt.Errorf("prometheus log: %w", err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+o.PrometheusAddr)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start prometheus: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	log.Info("Prometheus started", "url", "http://"+o.PrometheusAddr, "log", logf.Name())
+	log.Info(name+" started", "pid", cmd.Process.Pid, "log", logf.Name())
 	return func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})

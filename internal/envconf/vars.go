@@ -48,7 +48,7 @@ var (
 	LogBatchDelay = &Var{Env: "LOG_BATCH_DELAY", Flag: "log-batch-delay", Default: "0s",
 		Usage: "longest a batch waits for more records after its first (0: none; batches also grow under load by themselves)", Commands: []string{Online}}
 	LogQueueSize = &Var{Env: "LOG_QUEUE_SIZE", Flag: "log-queue-size", Default: "8192",
-		Usage: "records that may wait for the database; beyond it /predict answers 503", Commands: []string{Online}}
+		Usage: "records that may wait for the database; beyond it /predict answers 503", Commands: []string{Online, Devstack}}
 	LogWriters = &Var{Env: "LOG_WRITERS", Flag: "log-writers", Default: "1",
 		Usage: "InsertMany calls in flight at once", Commands: []string{Online}}
 	LogWriteTimeout = &Var{Env: "LOG_WRITE_TIMEOUT", Flag: "log-write-timeout", Default: "10s",

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/modelmon/modelmon/deploy"
 	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/store"
@@ -269,72 +269,28 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Every Grafana panel's query returns data.
-	files, err := filepath.Glob(filepath.Join(root, "deploy/grafana/dashboards/*.json"))
-	if err != nil || len(files) < 4 {
-		t.Fatalf("dashboards: %v %v", files, err)
+	// Every Grafana panel's query returns data, as Grafana sends it with the
+	// dashboards' default variables (the default jobs are those of the shipped config).
+	dashboards, err := deploy.Dashboards()
+	if err != nil || len(dashboards) < 4 {
+		t.Fatalf("dashboards: %d %v", len(dashboards), err)
 	}
 	checked := 0
-	for _, f := range files {
-		for _, q := range dashboardQueries(t, f) {
-			expr := substituteGrafanaVars(q.expr)
+	for _, d := range dashboards {
+		for _, q := range d.Queries {
+			expr, err := d.Resolve(q.Expr, "5s", "1m")
+			if err != nil {
+				t.Error(err)
+				continue
+			}
 			if len(prom.query(t, expr)) == 0 {
-				t.Errorf("%s: panel %q: no data for %s", filepath.Base(f), q.panel, expr)
+				t.Errorf("%s: panel %q: no data for %s", d.File, q.Panel, expr)
 			}
 			checked++
 		}
 	}
 	t.Logf("%d panel queries return data", checked)
 	prom.stop(t)
-}
-
-type panelQuery struct{ panel, expr string }
-
-func dashboardQueries(t *testing.T, path string) []panelQuery {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-			Panels []json.RawMessage `json:"panels"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []panelQuery
-	for _, p := range d.Panels {
-		if len(p.Panels) > 0 {
-			t.Fatalf("%s: collapsed row %q: its panels would not be checked", path, p.Title)
-		}
-		for _, tg := range p.Targets {
-			out = append(out, panelQuery{p.Title, tg.Expr})
-		}
-	}
-	return out
-}
-
-var grafanaVar = regexp.MustCompile(`\$(__rate_interval|__interval|__range|\{?[a-z_]+\}?)`)
-
-// substituteGrafanaVars replaces dashboard variables the way Grafana would with
-// "All" selected, and the interval variables with 5s (scrape interval 1s).
-func substituteGrafanaVars(expr string) string {
-	return grafanaVar.ReplaceAllStringFunc(expr, func(v string) string {
-		switch strings.Trim(v, "${}") {
-		case "__rate_interval", "__interval":
-			return "5s"
-		case "__range":
-			return "1m"
-		default:
-			return ".+"
-		}
-	})
 }
 
 func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) {
@@ -361,8 +317,8 @@ type promServer struct {
 }
 
 // startPrometheus runs prometheus on a free loopback port with a temporary config:
-// 1 s scrapes of the online service and the worker, and deploy/alerts.yml with every
-// `for:` shortened to 1 s. It is stopped (its process group killed) at cleanup.
+// the shipped configuration with 1 s scrapes of the online service and the worker,
+// and deploy/alerts.yml with every `for:` shortened to 1 s. It is stopped (its process group killed) at cleanup.
 func startPrometheus(t *testing.T, ctx context.Context, bin, root, onlineAddr, workerAddr string) *promServer {
 	t.Helper()
 	dir := t.TempDir()
@@ -370,18 +326,13 @@ func startPrometheus(t *testing.T, ctx context.Context, bin, root, onlineAddr, w
 	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [alerts.yml]
-scrape_configs:
-  - job_name: modelmon-online
-    static_configs: [{targets: ['%s']}]
-  - job_name: modelmon-worker
-    static_configs: [{targets: ['%s']}]
-`, onlineAddr, workerAddr)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
+	// The shipped configuration (deploy/prometheus.yml.tmpl) with this test's
+	// targets, 1 s intervals, no self-scrape and no Alertmanager.
+	conf, err := deploy.PrometheusConfig(deploy.Targets{Online: onlineAddr, Worker: workerAddr, RuleFile: "alerts.yml", Interval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
