@@ -41,6 +41,9 @@ func TestRenderGolden(t *testing.T) {
 		{"calibrated", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
 			return calibratedReport(t), sampleMeta(), sampleTrend()
 		}},
+		{"segments", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return segmentsReport(t), sampleMeta(), sampleTrend()
+		}},
 		{"not-enough-data", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
 			return notEnoughReport(t), sampleMeta(), nil
 		}},

@@ -30,6 +30,7 @@ type view struct {
 	Cards                                      []summaryCard
 	Drift                                      driftView
 	Reg                                        regView
+	Segments                                   segView
 	Quality                                    qualityView
 	Trend                                      trendView
 }
@@ -117,6 +118,7 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 
 	v.Drift = newDriftView(r)
 	v.Reg = newRegView(r.Regression)
+	v.Segments = newSegView(r.Segments)
 	v.Quality = newQualityView(r.DataQuality)
 	v.Trend = newTrendView(r, meta, trend)
 	return v
