@@ -56,6 +56,7 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 		}
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 	}
+	tSeg := time.Now()
 	if len(segs) > 0 && cur.Rows > 0 {
 		hb.progress("computing segments")
 		r.Segments, err = report.ComputeSegmentsLabeled(ctx, ref, cur, refLabels, curLabels, ds.Report, report.SegmentOptions{MinRows: ds.MinSegmentRows})
@@ -82,7 +83,8 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 		ComputeMS:   t2.Sub(t1).Milliseconds(),
 	}
 	log.Info("report computed", "reference_rows", ref.Rows, "current_rows", cur.Rows,
-		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS)
+		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS,
+		"segmentations", len(r.Segments), "segments_ms", t2.Sub(tSeg).Milliseconds())
 	return res, nil
 }
 
