@@ -115,6 +115,16 @@ func dataset(name string) (batch.Dataset, error) {
 	return ds, nil
 }
 
+// segmenters builds the dataset's segmenters, lookup files resolved against
+// DataDir; a missing or malformed lookup file is a configuration error no retry fixes.
+func (a *Activities) segmenters(ds *batch.Dataset) ([]*report.Segmenter, error) {
+	segs, err := ds.Segmenters(a.DataDir)
+	if err != nil {
+		return nil, badInput(err, "%v (segment lookup paths are resolved against DATA_DIR=%q)", err, a.DataDir)
+	}
+	return segs, nil
+}
+
 // stagingErr turns a lost-staging error into a non-retryable one.
 func stagingErr(err error) error {
 	if errors.Is(err, batch.ErrStageIncomplete) || errors.Is(err, batch.ErrCorruptChunk) {

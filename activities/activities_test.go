@@ -2,10 +2,13 @@ package activities
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -416,6 +419,7 @@ func TestPipelineActivities(t *testing.T) {
 	if err != nil || !strings.Contains(string(rep), `"regression"`) {
 		t.Errorf("report %v", err)
 	}
+	checkSegments(t, rep, f.rides)
 	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionStaging), bson.D{}); n != 0 {
 		t.Errorf("%d staging documents left", n)
 	}
@@ -435,6 +439,77 @@ func TestPipelineActivities(t *testing.T) {
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != batchapi.ErrStagingLost || !ae.NonRetryable() {
 		t.Errorf("compute without staging: %v", err)
+	}
+}
+
+// checkSegments checks the stored report's segments against counts made here from
+// the input rides and the zone lookup file read with encoding/csv.
+func checkSegments(t *testing.T, rep []byte, rides []batchtest.Ride) {
+	t.Helper()
+	var got struct {
+		Segments map[string]map[string]struct {
+			Verdict     string `json:"verdict"`
+			CurrentRows int    `json:"current_rows"`
+			Regression  *struct {
+				Current *struct {
+					Rows int      `json:"rows"`
+					MAE  *float64 `json:"mae"`
+				} `json:"current"`
+			} `json:"regression"`
+		} `json:"segments"`
+	}
+	if err := json.Unmarshal(rep, &got); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(batchtest.RepoRoot(), "data", "taxi_zone_lookup.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	borough := map[string]string{}
+	for _, r := range recs[1:] { // LocationID, Borough, Zone, service_zone
+		borough[r[0]] = r[1]
+	}
+	var manhattan, manhattanInDomain int
+	bands := map[string]int{}
+	for _, r := range rides {
+		if borough[strconv.Itoa(int(*r.Trip.PULocationID))] == "Manhattan" {
+			manhattan++
+			if r.Duration >= 1 && r.Duration <= 60 {
+				manhattanInDomain++
+			}
+		}
+		h := r.Trip.Pickup.Hour()
+		band := map[bool]string{true: "night"}[h < 6]
+		switch {
+		case h >= 20:
+			band = "late"
+		case h >= 16:
+			band = "evening"
+		case h >= 10:
+			band = "midday"
+		case h >= 6:
+			band = "morning"
+		}
+		bands[band]++
+	}
+	m := got.Segments["pickup_borough"]["Manhattan"]
+	t.Logf("pickup_borough Manhattan: %d rows (%d with a target in domain), verdict %s", manhattan, manhattanInDomain, m.Verdict)
+	if manhattanInDomain == 0 || m.CurrentRows != manhattan || m.Regression == nil || m.Regression.Current == nil ||
+		m.Regression.Current.Rows != manhattanInDomain || m.Regression.Current.MAE == nil {
+		t.Errorf("segments.pickup_borough.Manhattan = %+v, want %d current rows, %d with targets", m, manhattan, manhattanInDomain)
+	}
+	for band, n := range bands {
+		if c := got.Segments["pickup_hour_band"][band].CurrentRows; c != n {
+			t.Errorf("pickup_hour_band %s: %d current rows, want %d", band, c, n)
+		}
+	}
+	if len(got.Segments["dropoff_borough"]) == 0 {
+		t.Error("no dropoff_borough segments")
 	}
 }
 

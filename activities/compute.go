@@ -24,10 +24,14 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 	}
 	hb := startHeartbeat(ctx, "loading")
 	defer hb.stop()
+	segs, err := a.segmenters(&ds)
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	st := a.staging()
 	refs := []batch.StageRef{in.Reference, in.Current}
-	cfgs := []report.Config{ds.Report, ds.Report}
+	cfgs := []report.Config{ds.StagingConfig(), ds.StagingConfig()}
 	if in.Targets.Chunks > 0 {
 		refs, cfgs = append(refs, in.Targets), append(cfgs, report.Config{})
 	}
@@ -36,6 +40,7 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 		return nil, stagingErr(err)
 	}
 	ref, cur := sets[0], sets[1]
+	refLabels, curLabels := batch.TakeSegmentLabels(ref, segs), batch.TakeSegmentLabels(cur, segs)
 	cur.Target, cur.TargetValid = nil, nil
 	if len(sets) == 3 {
 		if err := batch.SetTargets(cur, sets[2]); err != nil {
@@ -50,6 +55,17 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 			return nil, fmt.Errorf("compute report: %w", err)
 		}
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
+	}
+	tSeg := time.Now()
+	if len(segs) > 0 && cur.Rows > 0 {
+		hb.progress("computing segments")
+		r.Segments, err = report.ComputeSegmentsLabeled(ctx, ref, cur, refLabels, curLabels, ds.Report, report.SegmentOptions{MinRows: ds.MinSegmentRows})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("compute segments: %w", err)
+			}
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute segments of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
+		}
 	}
 	t2 := time.Now()
 	b, err := json.Marshal(r)
@@ -67,7 +83,8 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 		ComputeMS:   t2.Sub(t1).Milliseconds(),
 	}
 	log.Info("report computed", "reference_rows", ref.Rows, "current_rows", cur.Rows,
-		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS)
+		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS,
+		"segmentations", len(r.Segments), "segments_ms", t2.Sub(tSeg).Milliseconds())
 	return res, nil
 }
 

@@ -90,6 +90,10 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 		}
 	}
 
+	segs, err := a.segmenters(&ds)
+	if err != nil {
+		return nil, err
+	}
 	cur, err := batch.FindLogged(ctx, a.DB, &ds, p.Window)
 	if err != nil {
 		return nil, err
@@ -97,7 +101,7 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	defer cur.Close(context.WithoutCancel(ctx))
 
 	rows := a.chunkRows()
-	b := batch.NewChunkBuilder(&ds, rows)
+	b := batch.NewChunkBuilder(&ds, segs, rows)
 	versions := map[string]int{}
 	skipped := 0
 	flush := func() error {

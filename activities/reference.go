@@ -45,7 +45,11 @@ func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreRefere
 	hb := startHeartbeat(ctx, p)
 	defer hb.stop()
 
-	d, err := ds.LoadReference(ctx, path, a.Model)
+	segs, err := a.segmenters(&ds)
+	if err != nil {
+		return nil, err
+	}
+	d, src, err := ds.LoadReference(ctx, path, a.Model)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("reference %s: %w", path, err)
@@ -54,6 +58,9 @@ func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreRefere
 	}
 	if d.Rows == 0 {
 		return nil, badInput(nil, "reference file %s has no usable rows for dataset %s (wrong file, or every row filtered out)", path, ds.Name)
+	}
+	if err := batch.LabelReference(d, src, segs); err != nil {
+		return nil, badInput(err, "reference file %s: %v", path, err)
 	}
 	rows := a.chunkRows()
 	if p.Seq > 0 && p.ChunkRows > 0 {

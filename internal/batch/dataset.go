@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,12 +36,21 @@ type Dataset struct {
 	// resolved against DATA_DIR).
 	DefaultReference string
 	// LoadReference reads a reference file and scores it with m: features,
-	// prediction and target of every reference row.
-	LoadReference func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error)
+	// prediction and target of every reference row, and the source columns of
+	// segments that are not features (nil if none), aligned with the rows.
+	LoadReference func(ctx context.Context, path string, m *model.Model) (*report.Dataset, report.SegmentSource, error)
 	// TargetInDomain reports whether a target value is measured by regression quality;
 	// nil means every finite value. Rows outside keep their features for drift and
 	// data quality.
 	TargetInDomain func(v float64) bool
+	// Segments are the segmentations reported per segment (report.segments);
+	// relative lookup paths are resolved against DATA_DIR. A segment's source
+	// column is read from the logged documents (a feature or any other field) and
+	// from LoadReference's dataset or segment source.
+	Segments []report.SegmentSpec
+	// MinSegmentRows is the fewest rows a segment needs on each side for metrics
+	// and a verdict (0: report.DefaultMinSegmentRows).
+	MinSegmentRows int
 }
 
 // InDomain applies TargetInDomain.
@@ -55,13 +65,21 @@ func (d *Dataset) InDomain(v float64) bool {
 func (d *Dataset) Fields() []string {
 	f := []string{mongodb.FieldID, mongodb.FieldReceivedAt, mongodb.FieldPrediction, mongodb.FieldModelVersion}
 	f = append(f, d.Report.NumericalFeatures...)
-	return append(f, d.Report.CategoricalFeatures...)
+	f = append(f, d.Report.CategoricalFeatures...)
+	for _, s := range d.Segments {
+		if src := s.Source(); !slices.Contains(f, src) {
+			f = append(f, src)
+		}
+	}
+	return f
 }
 
 // Taxi is the NYC green-taxi trip-duration model: trip_distance numerical,
 // PULocationID and DOLocationID categorical, the reference a TLC parquet month scored
 // with the model and filtered like its training data (1 <= duration <= 60 minutes);
-// regression quality on current data covers targets in the same range.
+// regression quality on current data covers targets in the same range. Segments:
+// pickup and dropoff borough (data/taxi_zone_lookup.csv) and the pickup hour band
+// (report.TaxiSegments).
 func Taxi() Dataset {
 	return Dataset{
 		Name:             "taxi",
@@ -70,14 +88,15 @@ func Taxi() Dataset {
 		Collection:       mongodb.CollectionData,
 		TargetCollection: mongodb.CollectionTarget,
 		DefaultReference: "data/green_tripdata_2021-01.parquet",
-		LoadReference: func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error) {
+		LoadReference: func(ctx context.Context, path string, m *model.Model) (*report.Dataset, report.SegmentSource, error) {
 			trips, err := taxi.ReadFile(ctx, path)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return report.TaxiDataset(trips, m), nil
+			return report.TaxiDataset(trips, m), report.TaxiSegmentSource(trips), nil
 		},
 		TargetInDomain: func(v float64) bool { return v >= taxi.MinDuration && v <= taxi.MaxDuration },
+		Segments:       report.TaxiSegments(report.TaxiLookupFile),
 	}
 }
 

@@ -15,18 +15,22 @@ import (
 // ChunkBuilder turns logged documents into a chunk of rows of a dataset's columns.
 type ChunkBuilder struct {
 	ds   *Dataset
+	segs []*report.Segmenter
 	IDs  []string
 	Data *report.Dataset
 	num  map[string]float64
 	cat  map[string]string
 }
 
-// NewChunkBuilder returns an empty builder for ds with room for rows rows.
-func NewChunkBuilder(ds *Dataset, rows int) *ChunkBuilder {
+// NewChunkBuilder returns an empty builder for ds with room for rows rows; each row
+// is labelled with its segment by segs (ds.Segmenters; nil: no segments), in the
+// label columns of ds.StagingConfig.
+func NewChunkBuilder(ds *Dataset, segs []*report.Segmenter, rows int) *ChunkBuilder {
 	return &ChunkBuilder{
 		ds:   ds,
+		segs: segs,
 		IDs:  make([]string, 0, rows),
-		Data: newChunk(ds.Report, rows),
+		Data: newChunk(ds.StagingConfig(), rows),
 		num:  map[string]float64{},
 		cat:  map[string]string{},
 	}
@@ -67,6 +71,10 @@ func (b *ChunkBuilder) Add(doc bson.Raw) (l Logged, ok bool) {
 			b.cat[f] = v
 		}
 	}
+	for _, sg := range b.segs {
+		v, ok := segmentValue(doc.Lookup(sg.Spec.Source()))
+		b.cat[SegmentLabelColumn(sg.Name())] = sg.LabelOf(v, ok)
+	}
 	b.Data.Append(report.Row{Num: b.num, Cat: b.cat, Prediction: pred})
 	b.IDs = append(b.IDs, id)
 	return l, true
@@ -82,7 +90,7 @@ func (b *ChunkBuilder) Dataset() *report.Dataset {
 // Reset empties the builder for the next chunk.
 func (b *ChunkBuilder) Reset(rows int) {
 	b.IDs = make([]string, 0, rows)
-	b.Data = newChunk(b.ds.Report, rows)
+	b.Data = newChunk(b.ds.StagingConfig(), rows)
 }
 
 // Rows is the number of rows added since the last Reset.

@@ -143,6 +143,19 @@ func TestRenderChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("calibrated verdicts and segments", func(t *testing.T) {
+		path := writeFile(t, dir, "segments.html", segmentsReport(t), sampleMeta(), sampleTrend())
+		dom, console := runChromium(t, bin, path, "--dump-dom")
+		if len(console) > 0 {
+			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
+		}
+		for _, want := range []string{`<section id="segments">`, "dataset false-alarm rate", "1−α quantile", "&lt;b&gt;Staten&lt;/b&gt; Island"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("DOM lacks %q", want)
+			}
+		}
+	})
+
 	t.Run("empty report", func(t *testing.T) {
 		path := writeFile(t, dir, "empty.html", &report.Report{}, report.Meta{}, nil)
 		dom, console := runChromium(t, bin, path, "--dump-dom")

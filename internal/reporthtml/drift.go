@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/modelmon/modelmon/internal/drift"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -15,13 +16,20 @@ import (
 // ones and a distribution card per drawn column.
 type driftView struct {
 	Summary string
-	Rows    []driftRow
-	Skipped []skippedRow
-	Dists   []distCard
+	// Method says how the verdicts were decided ("" for reports written before
+	// calibrated verdicts: no method line, no rule column); NotEnough replaces the
+	// table when the window was too small for a verdict.
+	Method    string
+	NotEnough string
+	HasRules  bool
+	Rows      []driftRow
+	Skipped   []skippedRow
+	Dists     []distCard
 }
 
 type driftRow struct {
 	Name, Type, StatTest, Statistic, PValue, Threshold string
+	Rule, RuleReason                                   string // which threshold decided, and why
 	Drifted                                            bool
 	Mini                                               *svgChart
 	Anchor                                             string // id of the distribution card, "" if none
@@ -49,6 +57,11 @@ func newDriftView(r *report.Report) driftView {
 		}
 		return 0
 	})
+	v.Method = methodLine(dd)
+	if notEnoughData(dd) {
+		v.NotEnough = fmt.Sprintf("Not enough data: %s < min_window_rows (%s). No column is tested and no drift verdict is given for this window.",
+			rowCount(r.CurrentRows), integer(dd.MinWindowRows))
+	}
 	if len(names) > 0 {
 		v.Summary = fmt.Sprintf("%s of %s columns drifted. Dataset drift is declared when at least %s of the columns drift.",
 			integer(dd.Drifted), integer(len(names)), pct(dd.DriftShare))
@@ -86,6 +99,10 @@ func newDriftView(r *report.Report) driftView {
 			Statistic: num(c.Statistic), PValue: pValue(c.PValue), Threshold: num(c.Threshold),
 			Drifted: c.Drifted, Anchor: anchors[name],
 		}
+		row.Rule, row.RuleReason = ruleOf(c, r.CurrentRows)
+		if c.Method != "" || c.Rule != "" {
+			v.HasRules = true
+		}
 		if d, ok := r.Distributions[name]; ok {
 			if dist := newDistData(d); dist != nil {
 				row.Mini = dist.miniChart(name)
@@ -97,6 +114,57 @@ func newDriftView(r *report.Report) driftView {
 		v.Skipped = append(v.Skipped, skippedRow{Name: name, Reason: cmp.Or(dd.Skipped[name], "—")})
 	}
 	return v
+}
+
+// notEnoughData is a window below min_window_rows. Reports written before the
+// field existed have no method and read EnoughData as false: they had a verdict.
+func notEnoughData(dd report.DataDrift) bool { return dd.Method != "" && !dd.EnoughData }
+
+// methodLine states how the dataset verdict was decided.
+func methodLine(dd report.DataDrift) string {
+	share := pct(cmp.Or(dd.DriftShare, 0.5))
+	switch dd.Method {
+	case "":
+		return ""
+	case drift.MethodCalibrated:
+		return fmt.Sprintf("Method: calibrated, dataset false-alarm rate α = %s per window. "+
+			"Each column's threshold is calibrated for this window's size on the reference; the dataset drifts when at least %s of the columns drift.",
+			num(cmp.Or(dd.Alpha, drift.DefaultAlpha)), share)
+	case drift.MethodFixed:
+		return fmt.Sprintf("Method: fixed (Evidently's rules): a distance drifts at or above its fixed threshold, a test when its p-value is below it, whatever the window's size; "+
+			"the dataset drifts when at least %s of the columns drift.", share)
+	}
+	return "Method: " + dd.Method + "."
+}
+
+// ruleOf names the rule that decided a column's verdict and gives its reason with
+// the numbers; "" for columns of reports written before calibrated verdicts.
+func ruleOf(c report.ColumnDrift, rows int) (string, string) {
+	switch {
+	case c.Method == "" && c.Rule == "":
+		return "", ""
+	case c.Method == drift.MethodFixed || c.Method == "":
+		if info, ok := drift.Info(c.StatTest); ok {
+			if info.PValue {
+				return "fixed", "Evidently's fixed rule: drift when the p-value " + info.Rule + " " + num(c.Threshold)
+			}
+			return "fixed", "Evidently's fixed rule: drift when the statistic " + info.Rule + " " + num(c.Threshold)
+		}
+		return "fixed", "Evidently's fixed rule: threshold " + num(c.Threshold)
+	}
+	alpha := num(c.Alpha)
+	if c.Draws == 0 {
+		// A p-value test: its own p-value against the column's α.
+		return "calibrated", "p-value test: drift when p ≤ α = " + alpha
+	}
+	noise := fmt.Sprintf("beyond sampling noise for %s: 1−α quantile = %s (α = %s, %s simulated windows of %s)",
+		rowCount(rows), num(c.CalibratedThreshold), alpha, integer(c.Draws), rowCount(c.CalibrationRows))
+	effect := fmt.Sprintf("minimum effect: sqrt(fixed² + null_median²) = sqrt(%s² + %s²) = %s",
+		num(c.FixedThreshold), num(c.NullMedian), num(c.EffectThreshold))
+	if c.Rule == drift.MethodFixed {
+		return "fixed", effect + "; the noise quantile " + num(c.CalibratedThreshold) + " is lower"
+	}
+	return "calibrated", noise + "; the minimum effect " + num(c.EffectThreshold) + " is lower"
 }
 
 func driftStatus(drifted bool) (string, string) {

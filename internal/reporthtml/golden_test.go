@@ -38,6 +38,15 @@ func TestRenderGolden(t *testing.T) {
 		{"empty", func(*testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
 			return &report.Report{}, report.Meta{}, nil
 		}},
+		{"calibrated", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return calibratedReport(t), sampleMeta(), sampleTrend()
+		}},
+		{"segments", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return segmentsReport(t), sampleMeta(), sampleTrend()
+		}},
+		{"not-enough-data", func(t *testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
+			return notEnoughReport(t), sampleMeta(), nil
+		}},
 		{"odd-values", func(*testing.T) (*report.Report, report.Meta, []report.TrendPoint) { return oddReport() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ type view struct {
 	Cards                                      []summaryCard
 	Drift                                      driftView
 	Reg                                        regView
+	Segments                                   segView
 	Quality                                    qualityView
 	Trend                                      trendView
 }
@@ -53,6 +54,9 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 	dd := r.DataDrift
 	tested := len(dd.Columns)
 	switch {
+	case notEnoughData(dd):
+		v.Verdict, v.VerdictTone = "Not enough data", toneNone
+		v.VerdictDetail = fmt.Sprintf("%s < min_window_rows (%s): no drift verdict.", rowCount(r.CurrentRows), integer(dd.MinWindowRows))
 	case tested == 0:
 		v.Verdict, v.VerdictTone = "Drift not tested", toneNone
 		v.VerdictDetail = "No column was tested for drift in this window."
@@ -69,6 +73,9 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 	verdictWord := map[string]string{toneBad: "Detected", toneOK: "Not detected"}[v.VerdictTone]
 	if verdictWord == "" {
 		verdictWord = "Not tested"
+		if notEnoughData(dd) {
+			verdictWord = "Not enough data"
+		}
 	}
 	driftCard := summaryCard{Label: "Drifted columns", Value: "—", Sub: "no column tested", Tone: toneNone}
 	if tested > 0 {
@@ -111,6 +118,7 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 
 	v.Drift = newDriftView(r)
 	v.Reg = newRegView(r.Regression)
+	v.Segments = newSegView(r.Segments)
 	v.Quality = newQualityView(r.DataQuality)
 	v.Trend = newTrendView(r, meta, trend)
 	return v

@@ -176,10 +176,10 @@ func xssTestDataset() batch.Dataset {
 	d.Collection = xssCollection
 	d.Report = report.TaxiConfig()
 	d.Report.CategoricalFeatures = append(d.Report.CategoricalFeatures, "store_and_fwd_flag")
-	d.LoadReference = func(ctx context.Context, path string, m *model.Model) (*report.Dataset, error) {
+	d.LoadReference = func(ctx context.Context, path string, m *model.Model) (*report.Dataset, report.SegmentSource, error) {
 		trips, err := taxi.ReadFile(ctx, path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg := report.TaxiConfig()
 		cfg.CategoricalFeatures = append(cfg.CategoricalFeatures, "store_and_fwd_flag")
@@ -196,7 +196,7 @@ func xssTestDataset() batch.Dataset {
 			}
 			out.Append(r)
 		}
-		return out, nil
+		return out, report.TaxiSegmentSource(trips), nil
 	}
 	return d
 }
