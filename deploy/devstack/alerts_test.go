@@ -327,7 +327,11 @@ type alertRow struct {
 	fire, resolve time.Duration
 }
 
-// fastMonitorConfig is config.yaml with a 1 s calculation period and absolute paths.
+// fastMonitorConfig is config.yaml with a 1 s calculation period, absolute paths and a
+// window of 10,000 records: the replay sends a month's rides in file order, and the
+// calibrated verdict's "no drift" is that of a random sample of the month (the README's
+// table), which a window of all the 10,000 rides spread over the month is and a window
+// of its last 1,000 (one end of the file) is not.
 func fastMonitorConfig(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile("config.yaml")
@@ -338,6 +342,7 @@ func fastMonitorConfig(t *testing.T, dir string) string {
 	s := string(b)
 	for old, repl := range map[string]string{
 		"calculation_period_sec: 10": "calculation_period_sec: 1",
+		"window_size: 1000":          "window_size: 10000",
 		"reference_file: data/":      "reference_file: " + root + "/data/",
 		"model_file: models/":        "model_file: " + root + "/models/",
 		"datasets_path: datasets":    "datasets_path: " + root + "/datasets",
