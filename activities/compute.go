@@ -51,6 +51,9 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 		}
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 	}
+	if err := batch.AddEstimate(r, a.Estimator, cur); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("estimate the performance of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
+	}
 	t2 := time.Now()
 	b, err := json.Marshal(r)
 	if err != nil {
