@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/report"
 )
@@ -29,6 +30,9 @@ type Activities struct {
 	DB *mongo.Database
 	// Model scores the reference.
 	Model *model.Model
+	// Estimator (optional) estimates the model's performance without targets: each
+	// report then carries performance_estimate next to the realized metrics.
+	Estimator *estimate.Estimator
 	// ReportsDir receives the HTML reports (created if missing).
 	ReportsDir string
 	// DataDir is what relative reference and target paths are resolved against.

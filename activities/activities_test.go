@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,9 +23,11 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
+	"github.com/modelmon/modelmon/internal/report"
 )
 
 var (
@@ -368,6 +371,11 @@ func TestPipelineActivities(t *testing.T) {
 	if ref.Reference.Rows < 50_000 || ref.ModelVersion != testModel.Version || !strings.HasSuffix(ref.Path, "data/green_tripdata_2021-01.parquet") {
 		t.Fatalf("%+v", ref)
 	}
+	est, err := estimate.Load(filepath.Join(filepath.Dir(batchtest.ModelPath()), "duration_estimator.json"), testModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.a.Estimator = est
 	cm := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
 	t.Logf("ComputeMetrics: load %d ms, compute %d ms, report %d bytes", cm.LoadMS, cm.ComputeMS, cm.ReportBytes)
 	if cm.Summary.CurrentRows != 500 || cm.Summary.ReferenceRows != ref.Reference.Rows || cm.Summary.RMSE == nil || cm.Summary.TargetRows != join.InDomain {
@@ -420,6 +428,7 @@ func TestPipelineActivities(t *testing.T) {
 		t.Errorf("report %v", err)
 	}
 	checkSegments(t, rep, f.rides)
+	checkEstimate(t, rep, est, f.rides, doc.Summary)
 	if n, _ := batchtest.Count(ctx, f.a.DB.Collection(mongodb.CollectionStaging), bson.D{}); n != 0 {
 		t.Errorf("%d staging documents left", n)
 	}
@@ -536,4 +545,38 @@ func indexInSeqOrder(t *testing.T, st batch.Staging, ref batch.StageRef, id stri
 	}
 	t.Fatalf("%s not staged", id)
 	return -1
+}
+
+// checkEstimate asserts that the stored report's performance_estimate is
+// estimate.Estimate over the window's rides (features and prediction), next to the
+// realized metrics, and that the summary carries the estimated RMSE for the trend.
+func checkEstimate(t *testing.T, rep []byte, est *estimate.Estimator, rides []batchtest.Ride, sum *batch.Summary) {
+	t.Helper()
+	var got report.Report
+	if err := json.Unmarshal(rep, &got); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]estimate.Record, len(rides))
+	for i, r := range rides {
+		recs[i] = estimate.Record{PULocationID: *r.Trip.PULocationID, DOLocationID: *r.Trip.DOLocationID, TripDistance: *r.Trip.TripDistance, Prediction: r.Prediction}
+	}
+	want, err := est.Estimate(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe := got.PerformanceEstimate
+	if pe == nil {
+		t.Fatalf("no performance_estimate in the stored report")
+	}
+	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) } // row order of the sums
+	if pe.Rows != want.Rows || !close(pe.RMSE, want.RMSE) || !close(pe.MAE, want.MAE) || !close(pe.ME, want.ME) ||
+		!close(pe.Band.RMSE.Upper, want.Band.RMSE.Upper) || pe.UnknownZoneRows != want.UnknownZoneRows || pe.ReferenceBand != est.ReferenceBand(want.Rows) {
+		t.Errorf("performance_estimate %+v, want %+v", *pe, want)
+	}
+	c := got.Regression.Current
+	t.Logf("window of %d rides: estimated RMSE %.3f [%.3f, %.3f] MAE %.3f ME %.3f; realized RMSE %.3f MAE %.3f ME %.3f over %d rows",
+		pe.Rows, pe.RMSE, pe.Band.RMSE.Lower, pe.Band.RMSE.Upper, pe.MAE, pe.ME, c.RMSE, c.MAE, c.ME, c.N)
+	if sum.EstimatedRMSE == nil || *sum.EstimatedRMSE != pe.RMSE {
+		t.Errorf("summary estimated_rmse %v, want %v", sum.EstimatedRMSE, pe.RMSE)
+	}
 }

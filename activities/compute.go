@@ -67,6 +67,10 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute segments of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 		}
 	}
+	segMS := time.Since(tSeg).Milliseconds()
+	if err := batch.AddEstimate(r, a.Estimator, cur); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("estimate the performance of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
+	}
 	t2 := time.Now()
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -84,7 +88,7 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 	}
 	log.Info("report computed", "reference_rows", ref.Rows, "current_rows", cur.Rows,
 		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS,
-		"segmentations", len(r.Segments), "segments_ms", t2.Sub(tSeg).Milliseconds())
+		"segmentations", len(r.Segments), "segments_ms", segMS)
 	return res, nil
 }
 

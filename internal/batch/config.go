@@ -16,6 +16,7 @@ type Config struct {
 	MongoURI        string // MONGODB_ADDRESS, --mongodb-address
 	Database        string // MONGODB_DATABASE, --mongodb-database
 	ModelPath       string // MODEL_PATH, --model-path
+	EstimatorPath   string // ESTIMATOR_PATH, --estimator-path
 	ReportsDir      string // REPORTS_DIR, --reports-dir
 	DataDir         string // DATA_DIR, --data-dir
 }
@@ -30,6 +31,7 @@ func (c *Config) Bind(b *envconf.Binder, worker bool) {
 	b.String(&c.Database, envconf.MongoDBDatabase)
 	if worker {
 		b.String(&c.ModelPath, envconf.ModelPathVar)
+		b.String(&c.EstimatorPath, envconf.EstimatorPathVar)
 		b.String(&c.ReportsDir, envconf.ReportsDir)
 		b.String(&c.DataDir, envconf.DataDir)
 	}

@@ -35,6 +35,8 @@ type Summary struct {
 	DriftedColumns int      `json:"drifted_columns" bson:"drifted_columns"`
 	RMSE           *float64 `json:"rmse,omitempty" bson:"rmse,omitempty"`
 	MAE            *float64 `json:"mae,omitempty" bson:"mae,omitempty"`
+	// EstimatedRMSE is the RMSE estimated without targets (performance estimator).
+	EstimatedRMSE *float64 `json:"estimated_rmse,omitempty" bson:"estimated_rmse,omitempty"`
 }
 
 // SummaryOf extracts the Summary of a report.
@@ -49,6 +51,10 @@ func SummaryOf(r *report.Report) Summary {
 	if c := r.Regression.Current; c != nil {
 		rmse, mae := c.RMSE, c.MAE
 		s.RMSE, s.MAE, s.TargetRows = &rmse, &mae, c.N
+	}
+	if e := r.PerformanceEstimate; e != nil {
+		v := e.RMSE
+		s.EstimatedRMSE = &v
 	}
 	return s
 }
@@ -282,11 +288,14 @@ func (r Results) Trend(ctx context.Context, dataset, exclude string, limit int) 
 	return out, nil
 }
 
-// TrendPointOf is the trend point of a run; an unknown RMSE is 0.
+// TrendPointOf is the trend point of a run; an unknown RMSE (realized or estimated) is 0.
 func TrendPointOf(end time.Time, s Summary) report.TrendPoint {
 	p := report.TrendPoint{WindowEnd: end.UTC(), ShareDrifted: s.ShareDrifted, DatasetDrift: s.DatasetDrift, CurrentRows: s.CurrentRows}
 	if s.RMSE != nil {
 		p.RMSE = *s.RMSE
+	}
+	if s.EstimatedRMSE != nil {
+		p.EstimatedRMSE = *s.EstimatedRMSE
 	}
 	return p
 }

@@ -27,6 +27,8 @@ var (
 		Usage: "MongoDB database of the prediction log, targets and results (the online service always logs to prediction_service)", Commands: []string{Worker, Starter}}
 	ModelPathVar = &Var{Env: "MODEL_PATH", Flag: "model-path", Default: ModelPath,
 		Usage: "model artifact (scores requests online and the reference in the batch)", Commands: []string{Online, Worker, Starter, Devstack}}
+	EstimatorPathVar = &Var{Env: "ESTIMATOR_PATH", Flag: "estimator-path", Default: EstimatorPath,
+		Usage: "performance-estimator artifact of the model: batch reports also carry the RMSE, MAE and ME estimated without targets (empty: none; the default missing: none, with a warning)", Commands: []string{Worker}}
 	TemporalAddress = &Var{Env: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: "127.0.0.1:7233",
 		Usage: "Temporal frontend host:port", Commands: []string{Worker, Starter}}
 	TemporalNamespace = &Var{Env: "TEMPORAL_NAMESPACE", Flag: "temporal-namespace", Default: "default",
@@ -79,7 +81,7 @@ var (
 
 // All is the table, in the README's order.
 var All = []*Var{
-	MongoDBAddress, MongoDBDatabase, ModelPathVar, TemporalAddress, TemporalNamespace, TaskQueueVar,
+	MongoDBAddress, MongoDBDatabase, ModelPathVar, EstimatorPathVar, TemporalAddress, TemporalNamespace, TaskQueueVar,
 	ReportsDir, DataDir, MetricsAddr, OnlineAddr, MonitorConfig,
 	LogBatchSize, LogBatchDelay, LogQueueSize, LogWriters, LogWriteTimeout,
 	RequestTimeout, ShutdownTimeout, SpoolDir, SpoolMaxBytes, MaxConcurrent,

@@ -96,6 +96,13 @@ type DatasetConfig struct {
 	// ModelFile is the model that scores a taxi reference, relative to the config
 	// file (unless the service passes its model with WithModel).
 	ModelFile string `yaml:"model_file"`
+	// Estimator is a performance estimator artifact (models/duration_estimator.json,
+	// made by `starter train-estimator`), relative to the config file: each computed
+	// window then also carries the model's RMSE, MAE and ME estimated without targets
+	// (report.performance_estimate, modelmon_estimated_* gauges). It reads the
+	// PULocationID, DOLocationID and trip_distance features and the prediction, and
+	// must have been trained for the served model. Empty: no estimate.
+	Estimator string `yaml:"estimator"`
 	// Drift chooses the drift tests and verdicts: method (calibrated, the default, or
 	// fixed), alpha (the dataset verdict's false-alarm rate per window, default
 	// 0.01), min_window_rows, drift_share, num_stattest, num_threshold, cat_stattest,
@@ -292,6 +299,9 @@ func (c *Config) ReferencePath(name string) string {
 	return c.resolve(filepath.Join(c.Service.DatasetsPath, name, "reference.csv"))
 }
 
+// EstimatorPath is the dataset's estimator artifact, resolved ("" if none).
+func (c *Config) EstimatorPath(name string) string { return c.resolve(c.Datasets[name].Estimator) }
+
 // ModelPath is the dataset's model file, resolved ("" if none).
 func (c *Config) ModelPath(name string) string { return c.resolve(c.Datasets[name].ModelFile) }
 
@@ -473,6 +483,21 @@ func (c *Config) validateDataset(name string, d *DatasetConfig, units map[string
 			add(c.errf(p+".model_file", "only the taxi adapter scores its reference with a model"))
 		} else if _, err := os.Stat(c.resolve(d.ModelFile)); err != nil {
 			add(&ConfigError{File: c.File, Line: c.lines[p+".model_file"], Key: p + ".model_file", Msg: err.Error(), Err: err})
+		}
+	}
+
+	if d.Estimator != "" {
+		key := p + ".estimator"
+		if _, err := os.Stat(c.resolve(d.Estimator)); err != nil {
+			add(&ConfigError{File: c.File, Line: c.lines[key], Key: key, Msg: err.Error(), Err: err})
+		}
+		for _, col := range []string{report.EstimatePUColumn, report.EstimateDOColumn} {
+			if !slices.Contains(cm.CategoricalFeatures, col) {
+				add(c.errf(key, "the estimator reads the categorical feature %q: add it to column_mapping.categorical_features", col))
+			}
+		}
+		if !slices.Contains(cm.NumericalFeatures, report.EstimateDistanceColumn) {
+			add(c.errf(key, "the estimator reads the numerical feature %q: add it to column_mapping.numerical_features", report.EstimateDistanceColumn))
 		}
 	}
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelmon/modelmon/internal/estimate"
 )
 
 // Metric names. Label values are only configured dataset and column names, the
@@ -26,6 +28,11 @@ const (
 	MetricRegressionMAE     = "modelmon_regression_mae"
 	MetricRegressionME      = "modelmon_regression_mean_error"
 	MetricRegressionRows    = "modelmon_regression_rows"
+	MetricEstimatedRMSE     = "modelmon_estimated_rmse"
+	MetricEstimatedMAE      = "modelmon_estimated_mae"
+	MetricEstimatedME       = "modelmon_estimated_me"
+	MetricEstimatedRows     = "modelmon_estimated_rows"
+	MetricReferenceRMSEBand = "modelmon_reference_rmse_band"
 	MetricWindowRows        = "modelmon_window_rows"
 	MetricWindowFill        = "modelmon_window_fill_ratio"
 	MetricReferenceRows     = "modelmon_reference_rows"
@@ -56,10 +63,14 @@ type metricSet struct {
 	unknownDataset                               prometheus.Counter
 	histograms                                   map[string]*prometheus.HistogramVec
 
-	driftScore, pValue, statistic, threshold, colDrifted             *prometheus.Desc
-	datasetDrift, driftedCols, driftedShare                          *prometheus.Desc
-	missing, newCats, outOfRange                                     *prometheus.Desc
-	rmse, mae, me, regRows                                           *prometheus.Desc
+	driftScore, pValue, statistic, threshold, colDrifted *prometheus.Desc
+	datasetDrift, driftedCols, driftedShare              *prometheus.Desc
+	missing, newCats, outOfRange                         *prometheus.Desc
+	rmse, mae, me, regRows                               *prometheus.Desc
+	// performance estimate: value, band bounds ([0] lower, [1] upper) per metric
+	estRMSE, estMAE, estME, estRows                                  *prometheus.Desc
+	estBand                                                          [3][2]*prometheus.Desc // rmse, mae, me
+	refRMSEBand                                                      [2]*prometheus.Desc
 	windowRows, windowFill, refRows, period, lastTS, lastDur, moving *prometheus.Desc
 
 	evidently                                    bool
@@ -105,6 +116,11 @@ func newMetricSet(m *Monitor) (*metricSet, error) {
 		me:      prometheus.NewDesc(MetricRegressionME, "Mean error (prediction - target) in the latest window with known targets, in the target's unit.", ds, nil),
 		regRows: prometheus.NewDesc(MetricRegressionRows, "Rows of the latest window with a known target.", ds, nil),
 
+		estRMSE: prometheus.NewDesc(MetricEstimatedRMSE, "Root mean squared error of the predictions in the latest window estimated without targets (performance estimator), in the target's unit.", ds, nil),
+		estMAE:  prometheus.NewDesc(MetricEstimatedMAE, "Mean absolute error of the predictions in the latest window estimated without targets, in the target's unit.", ds, nil),
+		estME:   prometheus.NewDesc(MetricEstimatedME, "Mean error (prediction - target) in the latest window estimated without targets, in the target's unit.", ds, nil),
+		estRows: prometheus.NewDesc(MetricEstimatedRows, "Rows of the latest window the performance estimate is computed over.", ds, nil),
+
 		windowRows: prometheus.NewDesc(MetricWindowRows, "Records in the window now.", ds, nil),
 		windowFill: prometheus.NewDesc(MetricWindowFill, "Records in the window now divided by window_size (a window is computed once full).", ds, nil),
 		refRows:    prometheus.NewDesc(MetricReferenceRows, "Rows of the reference the latest window was compared with.", ds, nil),
@@ -120,6 +136,14 @@ func newMetricSet(m *Monitor) (*metricSet, error) {
 		s.evNDrifted = prometheus.NewDesc(evidentlyNDrifted, "Evidently-compatible number of drifted features.", []string{"dataset_name"}, nil)
 		s.evShare = prometheus.NewDesc(evidentlyShareDrifted, "Evidently-compatible share of drifted features.", []string{"dataset_name"}, nil)
 		s.evDatasetDrft = prometheus.NewDesc(evidentlyDatasetDrift, "Evidently-compatible dataset drift (1 or 0).", []string{"dataset_name"}, nil)
+	}
+	for i, metric := range []string{MetricEstimatedRMSE, MetricEstimatedMAE, MetricEstimatedME} {
+		for j, bound := range []string{"lower", "upper"} {
+			s.estBand[i][j] = prometheus.NewDesc(metric+"_"+bound, "The "+bound+" bound of "+metric+"'s band (the estimate ± 3 standard errors of the metric at the window's size), in the target's unit.", ds, nil)
+		}
+	}
+	for j, bound := range []string{"lower", "upper"} {
+		s.refRMSEBand[j] = prometheus.NewDesc(MetricReferenceRMSEBand+"_"+bound, "The "+bound+" bound of the band of the reference's realized RMSE at the size of the latest window (reference RMSE ± 3 standard errors), in the target's unit: an estimated RMSE outside it says the model's performance changed.", ds, nil)
 	}
 	for _, name := range m.cfg.DatasetNames() {
 		dc := m.cfg.Datasets[name]
@@ -176,8 +200,13 @@ func (s *metricSet) register(reg prometheus.Registerer) error {
 func (s *metricSet) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.driftScore, s.pValue, s.statistic, s.threshold, s.colDrifted, s.datasetDrift,
 		s.driftedCols, s.driftedShare, s.missing, s.newCats, s.outOfRange, s.rmse, s.mae, s.me, s.regRows,
-		s.windowRows, s.windowFill, s.refRows, s.period, s.lastTS, s.lastDur, s.moving} {
+		s.windowRows, s.windowFill, s.refRows, s.period, s.lastTS, s.lastDur, s.moving,
+		s.estRMSE, s.estMAE, s.estME, s.estRows, s.refRMSEBand[0], s.refRMSEBand[1]} {
 		ch <- d
+	}
+	for _, b := range s.estBand {
+		ch <- b[0]
+		ch <- b[1]
 	}
 	if s.evidently {
 		ch <- s.evPValue
@@ -249,6 +278,18 @@ func (s *metricSet) Collect(ch chan<- prometheus.Metric) {
 			gauge(s.mae, g.MAE, name)
 			gauge(s.me, g.ME, name)
 			gauge(s.regRows, float64(g.N), name)
+		}
+		if e := r.estimate; e != nil {
+			gauge(s.estRMSE, e.RMSE, name)
+			gauge(s.estMAE, e.MAE, name)
+			gauge(s.estME, e.ME, name)
+			gauge(s.estRows, float64(e.Rows), name)
+			for i, b := range []estimate.Interval{e.Band.RMSE, e.Band.MAE, e.Band.ME} {
+				gauge(s.estBand[i][0], b.Lower, name)
+				gauge(s.estBand[i][1], b.Upper, name)
+			}
+			gauge(s.refRMSEBand[0], e.ReferenceBand.RMSE.Lower, name)
+			gauge(s.refRMSEBand[1], e.ReferenceBand.RMSE.Upper, name)
 		}
 		if s.evidently && r.hasDatasetDrift {
 			share := 0.0

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/report"
 )
@@ -62,6 +63,8 @@ type dataset struct {
 	minRef   int
 	// windowAge > 0 bounds the window by time (service.window_minutes).
 	windowAge time.Duration
+	// est estimates the window's performance without targets (nil: no estimator).
+	est *estimate.Estimator
 
 	mu         sync.Mutex // guards the rings and seq; held briefly (no computation)
 	window     *ring
@@ -140,6 +143,13 @@ func New(ctx context.Context, cfg *Config, reg prometheus.Registerer, logger *sl
 			d.prev = newRing(w, len(d.numNames), len(d.catNames))
 			d.prevSnap = newSnapshot(d.numNames, d.catNames, w)
 		}
+		if dc.Estimator != "" {
+			est, err := m.loadEstimator(name, &o)
+			if err != nil {
+				return nil, err
+			}
+			d.est = est
+		}
 		refRows := 0
 		if cfg.UsesReference() {
 			ref, err := m.loadReference(ctx, name, dc, &o, cache)
@@ -167,6 +177,35 @@ func New(ctx context.Context, cfg *Config, reg prometheus.Registerer, logger *sl
 		return nil, err
 	}
 	return m, nil
+}
+
+// loadEstimator loads a dataset's estimator artifact once, bound to the served model
+// (WithModel, else model_file): an artifact trained for another model version, or
+// an unreadable one, is a ConfigError naming the estimator key.
+func (m *Monitor) loadEstimator(name string, o *options) (*estimate.Estimator, error) {
+	key := "datasets." + name + ".estimator"
+	cfgErr := func(err error) error {
+		return &ConfigError{File: m.cfg.File, Line: m.cfg.lines[key], Key: key, Msg: err.Error(), Err: err}
+	}
+	mod := o.model
+	if mod == nil {
+		mp := m.cfg.ModelPath(name)
+		if mp == "" {
+			return nil, cfgErr(fmt.Errorf("the estimator is bound to the served model: set datasets.%s.model_file or pass monitor.WithModel", name))
+		}
+		var err error
+		if mod, err = model.Load(mp); err != nil {
+			return nil, fmt.Errorf("monitor: dataset %s: %w", name, err)
+		}
+	}
+	path := m.cfg.EstimatorPath(name)
+	est, err := estimate.Load(path, mod)
+	if err != nil {
+		return nil, cfgErr(err)
+	}
+	m.log.Info("monitor: performance estimator loaded", "dataset", name, "file", path,
+		"estimator_version", est.Version, "model_version", est.ModelVersion, "reference_rows", est.Reference.Rows)
+	return est, nil
 }
 
 func (m *Monitor) loadReference(ctx context.Context, name string, dc *DatasetConfig, o *options, cache map[string]*report.Dataset) (*report.Dataset, error) {
@@ -453,12 +492,31 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 		m.log.Error("monitor: computation failed", "dataset", d.name, "err", err)
 		return fmt.Errorf("monitor: dataset %s: %w", d.name, err)
 	}
+	if d.est != nil {
+		rep.PerformanceEstimate = m.estimate(d, cur)
+	}
+	elapsed = time.Since(start)
 	d.computedSeq = seq
 	d.last.Store(summarize(d, rep, start, elapsed, refKind))
 	d.computed.Inc()
 	m.log.Debug("monitor: window computed", "dataset", d.name, "rows", cur.Rows, "reference_rows", ref.Rows,
 		"reference", refKind, "dataset_drift", rep.DataDrift.DatasetDrift, "share_drifted", rep.DataDrift.ShareDrifted, "elapsed", elapsed)
 	return nil
+}
+
+// estimate estimates the window's performance; a window without an estimable row
+// (no distance or prediction) or an estimator error leaves it out of the report.
+func (m *Monitor) estimate(d *dataset, cur *report.Dataset) *report.PerformanceEstimate {
+	pe, err := report.EstimatePerformance(d.est, cur)
+	switch {
+	case errors.Is(err, estimate.ErrEmptyWindow):
+		m.log.Debug("monitor: no estimable record in the window", "dataset", d.name, "rows", cur.Rows)
+		return nil
+	case err != nil:
+		m.log.Warn("monitor: performance estimate failed", "dataset", d.name, "err", err)
+		return nil
+	}
+	return pe
 }
 
 // Report returns the latest computed report of a dataset (nil before the first
@@ -503,6 +561,7 @@ type result struct {
 
 	quality    []qualityResult
 	regression *report.Regression
+	estimate   *report.PerformanceEstimate
 }
 
 type columnResult struct {
@@ -592,5 +651,6 @@ func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Durati
 	if d.cfg.HasMonitor(MonitorRegression) && rep.Regression.Current != nil && rep.Regression.Current.N > 0 {
 		res.regression = rep.Regression.Current
 	}
+	res.estimate = rep.PerformanceEstimate
 	return res
 }

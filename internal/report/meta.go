@@ -17,9 +17,11 @@ type Meta struct {
 
 // TrendPoint is one earlier run's key metrics, for the HTML report's trend charts.
 type TrendPoint struct {
-	WindowEnd    time.Time
-	RMSE         float64
-	ShareDrifted float64
-	DatasetDrift bool
-	CurrentRows  int
+	WindowEnd time.Time
+	RMSE      float64
+	// EstimatedRMSE is the RMSE estimated without targets (0: none).
+	EstimatedRMSE float64
+	ShareDrifted  float64
+	DatasetDrift  bool
+	CurrentRows   int
 }

@@ -20,6 +20,9 @@ type Report struct {
 	// Segments holds regression metrics and drift per segment (ComputeSegments),
 	// by segmentation and segment value; absent when no segments are configured.
 	Segments map[string]Segmentation `json:"segments,omitempty"`
+	// PerformanceEstimate is the model's performance estimated without targets
+	// (EstimatePerformance); absent when no estimator is configured.
+	PerformanceEstimate *PerformanceEstimate `json:"performance_estimate,omitempty"`
 }
 
 // DataDrift is the dataset-level drift verdict and the per-column tests.

@@ -280,6 +280,19 @@ func groupChart(ref, cur *report.Regression) *svgChart {
 // alerts; percent charts run from 0 to 100 %. A finite refLine draws a dashed
 // horizontal line labelled refLabel.
 func lineChart(label string, times []time.Time, ys []float64, flagged []bool, currentAt int, percent bool, refLine float64, refLabel string) *svgChart {
+	return linesChart(label, times, []lineSeries{{ys: ys, flagged: flagged}}, currentAt, percent, refLine, refLabel)
+}
+
+// lineSeries is one line of linesChart; class is added to its line's and dots'
+// classes and name prefixes its tooltips (both empty for the first line).
+type lineSeries struct {
+	ys          []float64
+	flagged     []bool
+	class, name string
+}
+
+// linesChart is lineChart with several lines on one scale.
+func linesChart(label string, times []time.Time, series []lineSeries, currentAt int, percent bool, refLine float64, refLabel string) *svgChart {
 	const w, h, left, right, top, bottom = 520.0, 220.0, 44.0, 16.0, 14.0, 30.0
 	c := &svgChart{W: w, H: h, Label: label}
 	plotW, plotH := w-left-right, h-top-bottom
@@ -292,9 +305,11 @@ func lineChart(label string, times []time.Time, ys []float64, flagged []bool, cu
 		return px(left + float64(t.Sub(t0))/float64(span)*plotW)
 	}
 	hiVal := 0.0
-	for _, y := range ys {
-		if isFinite(y) {
-			hiVal = max(hiVal, y)
+	for _, sr := range series {
+		for _, y := range sr.ys {
+			if isFinite(y) {
+				hiVal = max(hiVal, y)
+			}
 		}
 	}
 	if percent {
@@ -340,10 +355,20 @@ func lineChart(label string, times []time.Time, ys []float64, flagged []bool, cu
 		c.Marks = append(c.Marks, svgLine{X1: left, Y1: y(refLine), X2: w - right, Y2: y(refLine), Class: "threshold"})
 		c.Texts = append(c.Texts, svgText{X: w - right, Y: y(refLine) - 5, Anchor: "end", Class: "tick threshold-label", Text: refLabel})
 	}
+	for _, sr := range series {
+		addLine(c, sr, times, x, y, currentAt, percent)
+	}
+	return c
+}
+
+// addLine draws one series of linesChart: a polyline per run of finite values, then
+// the dots.
+func addLine(c *svgChart, sr lineSeries, times []time.Time, x func(time.Time) px, y func(float64) px, currentAt int, percent bool) {
+	ys, flagged := sr.ys, sr.flagged
 	var seg []string
 	flush := func() {
 		if len(seg) >= 2 {
-			c.Paths = append(c.Paths, svgPath{Points: strings.Join(seg, " "), Class: "line"})
+			c.Paths = append(c.Paths, svgPath{Points: strings.Join(seg, " "), Class: strings.TrimSpace("line " + sr.class)})
 		}
 		seg = nil
 	}
@@ -359,7 +384,7 @@ func lineChart(label string, times []time.Time, ys []float64, flagged []bool, cu
 		if !isFinite(v) {
 			continue
 		}
-		class := "dot"
+		class := strings.TrimSpace("dot " + sr.class)
 		if flagged != nil && flagged[i] {
 			class += " alert"
 		}
@@ -372,7 +397,7 @@ func lineChart(label string, times []time.Time, ys []float64, flagged []bool, cu
 		if percent {
 			val = pct(v)
 		}
-		tip := times[i].UTC().Format("2006-01-02 15:04 UTC") + ": " + val
+		tip := times[i].UTC().Format("2006-01-02 15:04 UTC") + ": " + sr.name + val
 		if flagged != nil && flagged[i] {
 			tip += " (dataset drift)"
 		}
@@ -381,5 +406,4 @@ func lineChart(label string, times []time.Time, ys []float64, flagged []bool, cu
 		}
 		c.Dots = append(c.Dots, svgDot{X: x(times[i]), Y: y(v), R: r, Class: class, Tip: tip})
 	}
-	return c
 }

@@ -35,6 +35,7 @@ func TestRenderGolden(t *testing.T) {
 			return r, meta, sampleTrend()
 		}},
 		{"no-targets", noTargets},
+		{"estimate", estimateSample},
 		{"empty", func(*testing.T) (*report.Report, report.Meta, []report.TrendPoint) {
 			return &report.Report{}, report.Meta{}, nil
 		}},

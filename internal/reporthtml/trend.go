@@ -17,14 +17,16 @@ type trendView struct {
 	Message  string
 	RMSE     *svgChart
 	RMSENote string
-	Drift    *svgChart
-	Rows     []trendRow
-	More     string
+	// Estimated: some run has an estimated RMSE (a second line and column).
+	Estimated bool
+	Drift     *svgChart
+	Rows      []trendRow
+	More      string
 }
 
 type trendRow struct {
-	WindowEnd, Rows, RMSE, Share string
-	Drift, Current               bool
+	WindowEnd, Rows, RMSE, EstRMSE, Share string
+	Drift, Current                        bool
 }
 
 // maxTrendRows caps the runs listed under the trend charts (newest first).
@@ -45,8 +47,12 @@ func newTrendView(r *report.Report, meta report.Meta, trend []report.TrendPoint)
 			if r.Regression.Current != nil {
 				rmse = r.Regression.Current.RMSE
 			}
-			pts = append(pts, report.TrendPoint{WindowEnd: meta.WindowEnd, RMSE: rmse, ShareDrifted: r.DataDrift.ShareDrifted,
-				DatasetDrift: r.DataDrift.DatasetDrift, CurrentRows: r.CurrentRows})
+			p := report.TrendPoint{WindowEnd: meta.WindowEnd, RMSE: rmse, ShareDrifted: r.DataDrift.ShareDrifted,
+				DatasetDrift: r.DataDrift.DatasetDrift, CurrentRows: r.CurrentRows}
+			if r.PerformanceEstimate != nil {
+				p.EstimatedRMSE = r.PerformanceEstimate.RMSE
+			}
+			pts = append(pts, p)
 		}
 	}
 	slices.SortStableFunc(pts, func(a, b report.TrendPoint) int { return a.WindowEnd.Compare(b.WindowEnd) })
@@ -58,10 +64,13 @@ func newTrendView(r *report.Report, meta report.Meta, trend []report.TrendPoint)
 		}
 	}
 	v := trendView{Points: len(pts)}
+	for _, p := range pts {
+		v.Estimated = v.Estimated || p.EstimatedRMSE > 0
+	}
 	for i := len(pts) - 1; i >= 0 && len(v.Rows) < maxTrendRows; i-- {
 		p := pts[i]
 		v.Rows = append(v.Rows, trendRow{WindowEnd: timeUTC(p.WindowEnd), Rows: integer(p.CurrentRows), RMSE: num(p.RMSE),
-			Share: pct(p.ShareDrifted), Drift: p.DatasetDrift, Current: i == currentAt})
+			EstRMSE: num(estimatedOrNaN(p)), Share: pct(p.ShareDrifted), Drift: p.DatasetDrift, Current: i == currentAt})
 	}
 	if len(pts) > maxTrendRows {
 		v.More = fmt.Sprintf("%s earlier runs not listed.", integer(len(pts)-maxTrendRows))
@@ -87,9 +96,20 @@ func newTrendView(r *report.Report, meta report.Meta, trend []report.TrendPoint)
 			finiteRMSE++
 		}
 	}
-	if finiteRMSE >= 2 {
+	est := make([]float64, len(pts))
+	finiteEst := 0
+	for i, p := range pts {
+		if est[i] = estimatedOrNaN(p); isFinite(est[i]) {
+			finiteEst++
+		}
+	}
+	switch {
+	case finiteEst >= 1 && finiteRMSE+finiteEst >= 2:
+		v.RMSE = linesChart("RMSE by window end: realized (solid) and estimated without targets (dashed)", times,
+			[]lineSeries{{ys: rmse}, {ys: est, class: "est", name: "estimated "}}, currentAt, false, math.NaN(), "")
+	case finiteRMSE >= 2:
 		v.RMSE = lineChart("RMSE by window end", times, rmse, nil, currentAt, false, math.NaN(), "")
-	} else {
+	default:
 		v.RMSENote = "RMSE needs targets in at least 2 runs."
 	}
 	threshold := math.NaN() // unknown in a report without drift tests
@@ -99,4 +119,12 @@ func newTrendView(r *report.Report, meta report.Meta, trend []report.TrendPoint)
 	v.Drift = lineChart("Share of drifted columns by window end", times, share, drift, currentAt, true,
 		threshold, "threshold "+pct(r.DataDrift.DriftShare))
 	return v
+}
+
+// estimatedOrNaN is a run's estimated RMSE, NaN when it has none.
+func estimatedOrNaN(p report.TrendPoint) float64 {
+	if p.EstimatedRMSE > 0 {
+		return p.EstimatedRMSE
+	}
+	return math.NaN()
 }

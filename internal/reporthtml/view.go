@@ -31,6 +31,7 @@ type view struct {
 	Drift                                      driftView
 	Reg                                        regView
 	Segments                                   segView
+	Est                                        estimateView
 	Quality                                    qualityView
 	Trend                                      trendView
 }
@@ -109,6 +110,17 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 			rmseCard.Tone = toneOK
 		}
 	}
+	if e := r.PerformanceEstimate; e != nil {
+		if cur == nil {
+			rmseCard.Label, rmseCard.Value, rmseCard.Tone = "RMSE (estimated)", num(e.RMSE), toneOK
+			if !e.ReferenceBand.RMSE.Contains(e.RMSE) {
+				rmseCard.Tone = toneBad
+			}
+			rmseCard.Sub = "no targets · reference band " + band(e.ReferenceBand.RMSE)
+		} else {
+			rmseCard.Sub += " · estimated " + num(e.RMSE)
+		}
+	}
 	v.Cards = []summaryCard{
 		{Label: "Dataset drift", Value: verdictWord, Sub: v.VerdictDetail, Tone: v.VerdictTone},
 		driftCard,
@@ -119,6 +131,7 @@ func newView(r *report.Report, meta report.Meta, trend []report.TrendPoint) *vie
 	v.Drift = newDriftView(r)
 	v.Reg = newRegView(r.Regression)
 	v.Segments = newSegView(r.Segments)
+	v.Est = newEstimateView(r)
 	v.Quality = newQualityView(r.DataQuality)
 	v.Trend = newTrendView(r, meta, trend)
 	return v

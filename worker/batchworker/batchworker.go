@@ -7,7 +7,9 @@ package batchworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
@@ -17,6 +19,8 @@ import (
 
 	"github.com/modelmon/modelmon/activities"
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/envconf"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/workflows"
@@ -41,6 +45,26 @@ type Worker struct {
 	mongo      *mongo.Client
 }
 
+// loadEstimator loads the performance estimator of ESTIMATOR_PATH bound to the model:
+// none when the path is empty, or when it is the default and the file is absent (a
+// warning); any other failure (a missing explicit file, an estimator trained for
+// another model version) is an error.
+func loadEstimator(path string, m *model.Model, logger *slog.Logger) (*estimate.Estimator, error) {
+	if path == "" {
+		return nil, nil
+	}
+	est, err := estimate.Load(path, m)
+	if err != nil {
+		if path == envconf.EstimatorPath && errors.Is(err, fs.ErrNotExist) {
+			logger.Warn("no performance estimator: batch reports carry no estimate (make one with starter train-estimator, or set ESTIMATOR_PATH)", "path", path)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("load estimator (ESTIMATOR_PATH=%s): %w", path, err)
+	}
+	logger.Info("performance estimator loaded", "path", path, "estimator_version", est.Version, "model_version", est.ModelVersion)
+	return est, nil
+}
+
 // Start connects to MongoDB, loads the model, ensures the batch's indexes and starts
 // a worker of the BatchMonitoring workflow and its activities on cfg.TaskQueue, using
 // the Temporal client c (which stays the caller's).
@@ -55,6 +79,10 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("load model (MODEL_PATH=%s): %w", cfg.ModelPath, err)
 		}
+		est, err := loadEstimator(cfg.EstimatorPath, m, logger)
+		if err != nil {
+			return nil, err
+		}
 		mc, err := mongodb.Open(ctx, cfg.MongoURI)
 		if err != nil {
 			return nil, err
@@ -67,6 +95,7 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 		w.Activities = &activities.Activities{
 			DB:         mc.Database(dbName),
 			Model:      m,
+			Estimator:  est,
 			ReportsDir: cfg.ReportsDir,
 			DataDir:    cfg.DataDir,
 		}
