@@ -194,6 +194,12 @@ func TestDevstackAlerts(t *testing.T) {
 	if !predOK {
 		t.Errorf("ModelmonPredictionDrift did not fire on 2022-01: prediction drift %v", p.query(`modelmon_drift_score{column="prediction"}`))
 	}
+	// The model does better on 2022-01 (realized RMSE 6.5) than on the reference
+	// month (7.5): the estimate, without targets, leaves the reference band.
+	estFired, estOK := p.waitAlertMaybe(ctx, "ModelmonEstimatedRMSEOutOfBand", `dataset="taxi"`, 2*time.Minute)
+	if !estOK {
+		t.Errorf("ModelmonEstimatedRMSEOutOfBand did not fire on 2022-01: estimate %v, band %v", p.query(`modelmon_estimated_rmse`), p.query(`modelmon_reference_rmse_band_lower`))
+	}
 	driftStart := start
 
 	// 3. Missing values: 2,000 records without trip_distance through /iterate/taxi
@@ -223,6 +229,10 @@ func TestDevstackAlerts(t *testing.T) {
 		record("ModelmonPredictionDrift", "replay 10,000 rides of 2022-01; then 10,000 rides of 2021-02", predFired.Sub(driftStart), predResolved.Sub(stop))
 	}
 	record("ModelmonMissingValues", "2,000 records without trip_distance via /iterate/taxi; then 10,000 complete rides", missFired.Sub(start), missResolved.Sub(stop))
+	if estOK {
+		estResolved := p.waitResolved(ctx, "ModelmonEstimatedRMSEOutOfBand", `dataset="taxi"`, 2*time.Minute)
+		record("ModelmonEstimatedRMSEOutOfBand", "replay 10,000 rides of 2022-01 (estimated RMSE below the reference band); then 10,000 rides of 2021-02", estFired.Sub(driftStart), estResolved.Sub(stop))
+	}
 
 	// A producer that knows the durations sends a few records with their prediction
 	// and target through /iterate/taxi: the live regression panels need targets.
