@@ -355,6 +355,7 @@ func fastMonitorConfig(t *testing.T, dir string) string {
 		"window_size: 1000":          "window_size: 10000",
 		"reference_file: data/":      "reference_file: " + root + "/data/",
 		"model_file: models/":        "model_file: " + root + "/models/",
+		"estimator: models/":         "estimator: " + root + "/models/",
 		"datasets_path: datasets":    "datasets_path: " + root + "/datasets",
 	} {
 		if !strings.Contains(s, old) {
