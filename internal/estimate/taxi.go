@@ -2,12 +2,8 @@ package estimate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/modelmon/modelmon/internal/model"
@@ -23,7 +19,7 @@ var ErrTrainingReference = errors.New("reference is the model's training data")
 // reference without such rows (no dropoff times, say) is ErrNoTargets; the model's
 // own training file is ErrTrainingReference.
 func TrainTaxi(ctx context.Context, m *model.Model, refPath string, p GBTParams) (*Estimator, error) {
-	sum, err := fileSHA256(refPath)
+	sum, err := taxi.FileSHA256(refPath)
 	if err != nil {
 		return nil, err
 	}
@@ -54,17 +50,4 @@ func TrainTaxi(ctx context.Context, m *model.Model, refPath string, p GBTParams)
 
 // FileSHA256 is the hex SHA-256 of a file's content (the Reference.SHA256 of an
 // estimator trained on it).
-func FileSHA256(path string) (string, error) { return fileSHA256(path) }
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func FileSHA256(path string) (string, error) { return taxi.FileSHA256(path) }

@@ -63,7 +63,7 @@ func Train(ctx context.Context, trainPath, validatePath string) (*model.Model, e
 	if err != nil {
 		return nil, fmt.Errorf("train on %s: %w", trainPath, err)
 	}
-	sum, err := fileSHA256(trainPath)
+	sum, err := FileSHA256(trainPath)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func Train(ctx context.Context, trainPath, validatePath string) (*model.Model, e
 		if len(vd.Target) == 0 {
 			return nil, fmt.Errorf("validate: %s has no rows with 1 <= duration <= 60", validatePath)
 		}
-		vsum, err := fileSHA256(validatePath)
+		vsum, err := FileSHA256(validatePath)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,9 @@ func Train(ctx context.Context, trainPath, validatePath string) (*model.Model, e
 	return m, nil
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the hex SHA-256 of a file's content (the training file of a model, the
+// reference of an estimator).
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)
