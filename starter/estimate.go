@@ -4,13 +4,11 @@ import (
 	"github.com/modelmon/modelmon/internal/envconf"
 
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/modelmon/modelmon/internal/estimate"
@@ -139,22 +137,7 @@ func runEstimate(ctx context.Context, c *cli, args []string) error {
 	} else {
 		fmt.Fprintln(w, "realized: the file has no durations")
 	}
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode estimate: %w", err)
-		}
-		b = append(b, '\n')
-		if *jsonOut == "-" {
-			_, err = c.stdout.Write(b)
-		} else {
-			err = os.WriteFile(*jsonOut, b, 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("write estimate json: %w", err)
-		}
-	}
-	return nil
+	return c.writeJSON(*jsonOut, "estimate", out)
 }
 
 // loadOrTrainEstimator loads the estimator artifact when it was trained on the

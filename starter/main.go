@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,28 @@ type cli struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
+}
+
+// writeJSON writes v as indented JSON to path ("-": standard output; "": nowhere);
+// what names it in errors.
+func (c *cli) writeJSON(path, what string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", what, err)
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = c.stdout.Write(b)
+	} else {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s json: %w", what, err)
+	}
+	return nil
 }
 
 // command is one subcommand of the CLI.

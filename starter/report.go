@@ -4,7 +4,6 @@ import (
 	"github.com/modelmon/modelmon/internal/envconf"
 
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -76,20 +75,8 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 	if r.Segments, err = segFlags.compute(ctx, refData, curData, report.TaxiSegmentSource(ref), report.TaxiSegmentSource(cur), cfg); err != nil {
 		return err
 	}
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode report: %w", err)
-		}
-		b = append(b, '\n')
-		if *jsonOut == "-" {
-			_, err = c.stdout.Write(b)
-		} else {
-			err = os.WriteFile(*jsonOut, b, 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("write report json: %w", err)
-		}
+	if err := c.writeJSON(*jsonOut, "report", r); err != nil {
+		return err
 	}
 	if *htmlOut != "" {
 		meta := report.Meta{
