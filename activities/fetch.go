@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -23,8 +24,9 @@ type fetchProgress struct {
 
 const maxModelVersions = 10
 
-// FetchPredictions copies the dataset's logged predictions with received_at in the
-// window into the staging stage "current", ChunkRows rows a chunk, heartbeating after
+// FetchPredictions copies the dataset's logged predictions stored in the window
+// (ByStoredAt: batch.StoredFilter; otherwise, for runs started before the window
+// ledger, received_at in the window) into the staging stage "current", ChunkRows rows a chunk, heartbeating after
 // each chunk. The scan needs no sort (a server-side sort of a large window costs
 // FerretDB memory in proportion to the window): a retry reads the ids of the chunks
 // its predecessor reported, scans the window again and stages only the other rows,
@@ -94,7 +96,11 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	if err != nil {
 		return nil, err
 	}
-	cur, err := batch.FindLogged(ctx, a.DB, &ds, p.Window)
+	find := batch.FindLogged
+	if in.ByStoredAt {
+		find = batch.FindStored
+	}
+	cur, err := find(ctx, a.DB, &ds, p.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +109,14 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	rows := a.chunkRows()
 	b := batch.NewChunkBuilder(&ds, segs, rows)
 	versions := map[string]int{}
-	skipped := 0
+	skipped, late := 0, 0
+	var received batch.TimeRange
+	countReceived := func(t time.Time) {
+		received.Add(t)
+		if !t.IsZero() && t.Before(p.Window.Start) {
+			late++
+		}
+	}
 	flush := func() error {
 		if b.Rows() == 0 {
 			return nil
@@ -124,6 +137,9 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 					if v, ok := cur.Current.Lookup(mongodb.FieldModelVersion).StringValueOK(); ok && v != "" {
 						versions[v]++
 					}
+					if t, ok := cur.Current.Lookup(mongodb.FieldReceivedAt).TimeOK(); ok {
+						countReceived(t.UTC())
+					}
 					continue
 				}
 			}
@@ -133,6 +149,7 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 			skipped++
 			continue
 		}
+		countReceived(l.ReceivedAt)
 		if l.ModelVersion != "" {
 			versions[l.ModelVersion]++
 		}
@@ -156,7 +173,13 @@ func (a *Activities) FetchPredictions(ctx context.Context, in batchapi.FetchInpu
 	}
 	res.Current.Chunks, res.Current.Rows, res.Skipped = p.Seq, p.Rows, skipped
 	res.ModelVersions = topVersions(versions)
-	log.Info("fetched logged predictions", "dataset", ds.Name, "window", p.Window.String(), "rows", p.Rows, "chunks", p.Seq, "skipped", skipped)
+	if in.ByStoredAt {
+		res.Late = late
+		if !received.Min.IsZero() {
+			res.ReceivedAt = &received
+		}
+	}
+	log.Info("fetched logged predictions", "dataset", ds.Name, "window", p.Window.String(), "rows", p.Rows, "chunks", p.Seq, "skipped", skipped, "late", late)
 	return res, nil
 }
 

@@ -15,7 +15,7 @@ import (
 // InsertResults writes the result document of (dataset, window) with a ReplaceOne
 // upsert on its deterministic _id (batch.ReportID), so that a retried activity or a
 // repeated run leaves exactly one document, then deletes the run's staging. A failed
-// run's document never replaces a completed one.
+// or skipped run's document never replaces a completed one.
 func (a *Activities) InsertResults(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 	log := activity.GetLogger(ctx)
 	if err := batch.ValidateDatasetName(in.Dataset); err != nil {
@@ -44,6 +44,10 @@ func (a *Activities) InsertResults(ctx context.Context, in batchapi.InsertResult
 		HTMLHost:            in.HTMLHost,
 		StartedAt:           in.StartedAt.UTC(),
 		UpdatedAt:           time.Now().UTC(),
+		WindowKind:          in.WindowKind,
+		LedgerSeq:           in.LedgerSeq,
+		SelectedBy:          in.SelectedBy,
+		ReceivedAt:          in.ReceivedAt,
 	}
 	if in.Report != nil {
 		_, b, err := a.readReport(ctx, *in.Report)
@@ -67,7 +71,7 @@ func (a *Activities) InsertResults(ctx context.Context, in batchapi.InsertResult
 	}
 	results := a.results()
 	res := &batchapi.InsertResultsResult{ID: doc.ID}
-	if doc.Status == batch.StatusFailed {
+	if doc.Status == batch.StatusFailed || doc.Status == batch.StatusSkipped {
 		kept, err := results.UpsertUnlessCompleted(ctx, doc)
 		if err != nil {
 			return nil, err

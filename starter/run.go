@@ -28,8 +28,8 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 		return envErr
 	}
 	dataset := fs.String("dataset", "taxi", "dataset (model) to monitor")
-	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: end of the last covered window, or window end - 24h)")
-	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now)")
+	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: the next window of the dataset's ledger, from the end of its last window, or window end - 24h)")
+	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now minus the allowed lateness)")
 	reference := fs.String("reference", "", "reference file, relative to the worker's DATA_DIR (empty: the dataset's default, data/green_tripdata_2021-01.parquet for taxi)")
 	targets := fs.String("targets", "", "target CSV (id,value lines) on the worker, relative to DATA_DIR (empty: the target collection)")
 	asJSON := fs.Bool("json", false, "print the result document (report JSON and run metadata) instead of a summary")
@@ -56,21 +56,21 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 		return err
 	}
 	defer closeDB()
-	// Resolve an open window here, as the workflow would, so that the workflow id is
-	// derived from the actual window: running the same window again reuses the id.
+	// Preview an open window here, as the workflow will claim it, so that the
+	// workflow id is derived from the window: starting the same window again joins
+	// the running execution. The workflow claims the window (ClaimWindow): if another
+	// run claimed it in between, this one takes the window after it, or nothing.
 	if end.IsZero() {
-		end = time.Now().UTC().Truncate(time.Second)
+		end = time.Now().UTC().Add(-workflows.DefaultAllowedLateness).Truncate(time.Second)
 	}
-	var startp *time.Time
-	if !start.IsZero() {
-		startp = &start
-	}
-	w, err := batch.NewResults(db).ResolveWindow(ctx, *dataset, startp, end)
-	if err != nil {
-		return fmt.Errorf("window: %w", err)
+	w := batch.Window{Start: start, End: end}
+	if start.IsZero() {
+		if w, err = batch.NewLedger(db).Next(ctx, *dataset, end); err != nil {
+			return fmt.Errorf("window: %w", err)
+		}
 	}
 	if err := w.Validate(); err != nil {
-		return fmt.Errorf("window: %w (the last run of %s already covers it)", err, *dataset)
+		return fmt.Errorf("window: %w (the ledger of %s already reaches it)", err, *dataset)
 	}
 	c, err := batchDialTemporal(ctx, cfg)
 	if err != nil {
@@ -78,9 +78,9 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 	}
 	defer c.Close()
 
-	in := workflows.Input{
-		Dataset: *dataset, WindowStart: w.Start.Format(time.RFC3339Nano), WindowEnd: w.End.Format(time.RFC3339Nano),
-		Reference: *reference, Targets: *targets,
+	in := workflows.Input{Dataset: *dataset, WindowEnd: w.End.Format(time.RFC3339Nano), Reference: *reference, Targets: *targets}
+	if !start.IsZero() {
+		in.WindowStart = w.Start.Format(time.RFC3339Nano)
 	}
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -127,11 +127,14 @@ func printRunSummary(w io.Writer, run client.WorkflowRun, r *workflows.Result) {
 	fmt.Fprintf(w, "status=%s\n", r.Status)
 	fmt.Fprintf(w, "workflow_id=%s\nrun_id=%s\n", run.GetID(), run.GetRunID())
 	fmt.Fprintf(w, "dataset=%s\nwindow=%s .. %s\n", r.Dataset, r.WindowStart.Format(time.RFC3339), r.WindowEnd.Format(time.RFC3339))
+	if r.WindowKind != "" {
+		fmt.Fprintf(w, "window_kind=%s\n", r.WindowKind)
+	}
 	if r.ReportID != "" {
 		fmt.Fprintf(w, "report_id=%s\n", r.ReportID)
 	}
-	fmt.Fprintf(w, "rows: reference=%d current=%d targets_matched=%d targets_in_domain=%d skipped=%d\n",
-		r.Rows.Reference, r.Rows.Current, r.Rows.TargetsMatched, r.Rows.TargetsInDomain, r.Rows.Skipped)
+	fmt.Fprintf(w, "rows: reference=%d current=%d targets_matched=%d targets_in_domain=%d skipped=%d late=%d\n",
+		r.Rows.Reference, r.Rows.Current, r.Rows.TargetsMatched, r.Rows.TargetsInDomain, r.Rows.Skipped, r.Rows.Late)
 	if s := r.Summary; s != nil {
 		fmt.Fprintf(w, "dataset_drift=%t drifted_columns=%d share=%.3f\n", s.DatasetDrift, s.DriftedColumns, s.ShareDrifted)
 		if s.RMSE != nil {

@@ -13,6 +13,7 @@ type typedActivity[In, Out any] struct{ name string }
 
 // The workflow's activities.
 var (
+	claimWindow      = typedActivity[batchapi.ClaimInput, batchapi.ClaimResult]{batchapi.ClaimWindow}
 	fetchPredictions = typedActivity[batchapi.FetchInput, batchapi.FetchResult]{batchapi.FetchPredictions}
 	scoreReference   = typedActivity[batchapi.ScoreReferenceInput, batchapi.ScoreReferenceResult]{batchapi.ScoreReference}
 	joinTarget       = typedActivity[batchapi.JoinInput, batchapi.JoinResult]{batchapi.JoinTarget}

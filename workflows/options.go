@@ -29,6 +29,7 @@ func retry(attempts int32) *temporal.RetryPolicy {
 // retry policy.
 //
 //	activity          start-to-close  heartbeat  attempts
+//	ClaimWindow       1m              -          10
 //	FetchPredictions  2h              10s        10
 //	JoinTarget        1h              10s        10
 //	ScoreReference    30m             10s        10
@@ -37,6 +38,8 @@ func retry(attempts int32) *temporal.RetryPolicy {
 //	InsertResults     5m              -          10
 func ActivityOptions(name string) workflow.ActivityOptions {
 	switch name {
+	case batchapi.ClaimWindow:
+		return workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: retry(10)}
 	case batchapi.FetchPredictions:
 		return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Hour, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10)}
 	case batchapi.JoinTarget:

@@ -21,13 +21,20 @@ const WorkflowType = "BatchMonitoring"
 // TaskQueue is the default task queue of the batch-monitoring worker.
 const TaskQueue = envconf.TaskQueue
 
-// Input is the workflow's JSON input. Times are RFC 3339. An empty window_start means
-// "since the end of the last window a run of the dataset covered" (first run: the
-// last 24 hours); an empty window_end means the workflow's current time.
+// Input is the workflow's JSON input. Times are RFC 3339 and bound the time a record
+// was stored (mongodb.FieldStoredAt; received_at for documents stored before the
+// stamp existed). An empty window_start means "the next window of the dataset's
+// ledger": from the end of the last claimed window (first run: the last 24 hours);
+// an empty window_end means the workflow's current time minus the allowed lateness.
 type Input struct {
 	Dataset     string `json:"dataset"`
 	WindowStart string `json:"window_start,omitempty"`
 	WindowEnd   string `json:"window_end,omitempty"`
+	// AllowedLateness (a Go duration, default DefaultAllowedLateness) is how long
+	// after window_end the window is fetched: longer than any insert can take to
+	// become visible after its stored_at stamp (the store's write timeout) plus the
+	// clock skew between the online service and Temporal.
+	AllowedLateness string `json:"allowed_lateness,omitempty"`
 	// Reference is the reference file (relative to the worker's DATA_DIR); empty: the
 	// dataset's default.
 	Reference string `json:"reference,omitempty"`
@@ -37,8 +44,28 @@ type Input struct {
 
 // Result statuses beyond batch.StatusCompleted and batch.StatusNoData.
 const (
-	// StatusSkipped: the window was empty (already covered); nothing was written.
-	StatusSkipped = "skipped"
+	// StatusEmpty: an open window with nothing left to cover (the ledger already
+	// reaches window_end); nothing was written.
+	StatusEmpty = "empty"
+	// statusLegacyEmpty is what runs started before the ledger (replayed
+	// histories) returned for an empty window.
+	statusLegacyEmpty = "skipped"
+)
+
+// DefaultAllowedLateness is the watermark's delay: a window [start, end) is fetched
+// once the workflow's clock is past end + this. The store's default write timeout is
+// 10 s (LOG_WRITE_TIMEOUT); the rest covers clock skew and a slow commit.
+const DefaultAllowedLateness = 30 * time.Second
+
+// MaxAllowedLateness bounds Input.AllowedLateness.
+const MaxAllowedLateness = 24 * time.Hour
+
+// ledgerChange and ledgerVersion version the window ledger (ClaimWindow, windows
+// over stored_at, skipped windows): histories of runs started before it replay the
+// former path (workflow.DefaultVersion).
+const (
+	ledgerChange  = "window-ledger"
+	ledgerVersion = 1
 )
 
 // Result is the workflow's result: where the report is and its key numbers.
@@ -46,6 +73,7 @@ type Result struct {
 	Status       string           `json:"status"`
 	ReportID     string           `json:"report_id,omitempty"`
 	Dataset      string           `json:"dataset"`
+	WindowKind   string           `json:"window_kind,omitempty"`
 	WindowStart  time.Time        `json:"window_start"`
 	WindowEnd    time.Time        `json:"window_end"`
 	Rows         batch.RowCounts  `json:"rows"`
@@ -69,19 +97,41 @@ const MaxFutureSkew = time.Minute
 func BatchMonitoring(ctx workflow.Context, in Input) (*Result, error) {
 	log := workflow.GetLogger(ctx)
 	info := workflow.GetInfo(ctx)
+	ledger := workflow.GetVersion(ctx, ledgerChange, workflow.DefaultVersion, ledgerVersion) >= ledgerVersion
 	now := workflow.Now(ctx).UTC().Truncate(time.Second)
+	lateness := time.Duration(0)
+	if ledger {
+		var err error
+		if lateness, err = parseLateness(in.AllowedLateness); err != nil {
+			return nil, err
+		}
+		if in.WindowEnd == "" {
+			now = now.Add(-lateness) // the open window ends behind the watermark
+		}
+	}
 	start, end, err := parseInput(in, now)
 	if err != nil {
 		return nil, err
 	}
+	if ledger {
+		// The watermark: a window is fetched only once every insert stamped
+		// before its end is visible.
+		if wait := end.Add(lateness).Sub(workflow.Now(ctx)); wait > 0 {
+			log.Info("waiting for the watermark", "window_end", end, "allowed_lateness", lateness, "wait", wait)
+			if err := workflow.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+	}
 	s := &run{
+		ledger:  ledger,
 		in:      in,
 		run:     info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID,
 		started: workflow.Now(ctx).UTC(),
 		timings: map[string]int64{},
 		res:     &Result{Dataset: in.Dataset},
 	}
-	if !start.IsZero() {
+	if !start.IsZero() && !ledger {
 		s.window = &batch.Window{Start: start, End: end}
 	}
 	res, err := s.execute(ctx, start, end)
@@ -91,6 +141,19 @@ func BatchMonitoring(ctx workflow.Context, in Input) (*Result, error) {
 	}
 	log.Info("batch monitoring done", "status", res.Status, "report_id", res.ReportID, "html", res.HTMLPath)
 	return res, nil
+}
+
+// parseLateness reads Input.AllowedLateness (empty: DefaultAllowedLateness).
+func parseLateness(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultAllowedLateness, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > MaxAllowedLateness {
+		err := fmt.Errorf("allowed_lateness %q is not a duration between 0 and %s (e.g. \"30s\")", v, MaxAllowedLateness)
+		return 0, temporal.NewNonRetryableApplicationError(err.Error(), batchapi.ErrBadInput, err)
+	}
+	return d, nil
 }
 
 // parseInput validates the input; its errors fail the workflow without retry.
@@ -126,6 +189,8 @@ func parseInput(in Input, now time.Time) (start, end time.Time, err error) {
 
 // run is the state of one execution.
 type run struct {
+	ledger  bool // the window ledger's path (false: a replayed run from before it)
+	claim   batchapi.ClaimResult
 	in      Input
 	run     string
 	started time.Time
@@ -151,15 +216,30 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 		fin.WindowStart = &start
 	}
 	var err error
+	if s.ledger {
+		cin := batchapi.ClaimInput{Run: s.run, Dataset: s.in.Dataset, WindowStart: fin.WindowStart, WindowEnd: end}
+		if s.claim, err = call(ctx, s, claimWindow, cin); err != nil {
+			return nil, err
+		}
+		w := s.claim.Window
+		s.res.WindowStart, s.res.WindowEnd, s.res.WindowKind = w.Start, w.End, s.claim.Kind
+		if s.claim.Kind == batch.KindEmpty || !w.End.After(w.Start) {
+			s.res.Status = StatusEmpty
+			workflow.GetLogger(ctx).Info("the ledger already reaches the window's end: nothing to do", "window_end", end)
+			return s.res, nil
+		}
+		s.window = &w
+		fin.WindowStart, fin.WindowEnd, fin.ByStoredAt = &w.Start, w.End, true
+	}
 	if s.fetch, err = call(ctx, s, fetchPredictions, fin); err != nil {
 		return nil, err
 	}
 	w := s.fetch.Window
 	s.window = &w
 	s.res.WindowStart, s.res.WindowEnd = w.Start, w.End
-	s.res.Rows.Current, s.res.Rows.Skipped = s.fetch.Current.Rows, s.fetch.Skipped
+	s.res.Rows.Current, s.res.Rows.Skipped, s.res.Rows.Late = s.fetch.Current.Rows, s.fetch.Skipped, s.fetch.Late
 	if !w.End.After(w.Start) {
-		s.res.Status = StatusSkipped
+		s.res.Status = statusLegacyEmpty
 		workflow.GetLogger(ctx).Info("window already covered: nothing to do", "window_end", w.End)
 		return s.res, nil
 	}
@@ -231,6 +311,7 @@ func (s *run) insert(ctx workflow.Context, reportRef *batch.StageRef, html *batc
 	if html != nil {
 		in.HTMLPath, in.HTMLHost = html.Path, html.Host
 	}
+	s.ledgerFields(&in)
 	if _, err := call(ctx, s, insertResults, in); err != nil {
 		return err
 	}
@@ -238,15 +319,43 @@ func (s *run) insert(ctx workflow.Context, reportRef *batch.StageRef, html *batc
 	return nil
 }
 
-// recordFailure saves a "failed" result for a known window (best effort, also when
-// the workflow was cancelled) and deletes the run's staging.
+// ledgerFields adds what the ledger path records to a result.
+func (s *run) ledgerFields(in *batchapi.InsertResultsInput) {
+	if !s.ledger {
+		return
+	}
+	in.SelectedBy, in.ReceivedAt = batch.SelectedByStoredAt, s.fetch.ReceivedAt
+	switch s.claim.Kind {
+	case batch.KindLedger, batch.KindRerun:
+		seq := s.claim.Seq
+		in.WindowKind, in.LedgerSeq = batch.KindLedger, &seq
+	default:
+		in.WindowKind = batch.KindAdhoc
+	}
+}
+
+// failureStatus is the status a failed run records: a window of the ledger is
+// skipped (the ledger has moved past it, later windows run, the alert
+// ModelmonBatchWindowSkipped says so); an ad-hoc window (or a replayed run from
+// before the ledger) failed.
+func (s *run) failureStatus() string {
+	if s.ledger && (s.claim.Kind == batch.KindLedger || s.claim.Kind == batch.KindRerun) {
+		return batch.StatusSkipped
+	}
+	return batch.StatusFailed
+}
+
+// recordFailure saves a "failed" or "skipped" result for a known window (best
+// effort, also when the workflow was cancelled) and deletes the run's staging. A
+// failure is recorded after the activity's retries are exhausted (or at once for a
+// non-retryable error: bad input, a report that cannot be computed).
 func (s *run) recordFailure(ctx workflow.Context, cause error) {
 	if s.window == nil || !s.window.End.After(s.window.Start) {
 		return
 	}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	s.res.Status = batch.StatusFailed
+	s.res.Status = s.failureStatus()
 	msg := cause.Error()
 	if len(msg) > 2000 {
 		msg = msg[:2000] + "…"
@@ -255,11 +364,12 @@ func (s *run) recordFailure(ctx workflow.Context, cause error) {
 	opts.RetryPolicy = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3}
 	info := workflow.GetInfo(ctx)
 	in := batchapi.InsertResultsInput{
-		Dataset: s.in.Dataset, Window: *s.window, Status: batch.StatusFailed, Error: msg,
+		Dataset: s.in.Dataset, Window: *s.window, Status: s.res.Status, Error: msg,
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		ModelVersion: s.res.ModelVersion, Run: s.run, Rows: s.res.Rows, ModelVersions: s.fetch.ModelVersions,
 		Reference: s.ref.Path, Targets: s.join.Source, TimingsMS: s.timings, StartedAt: s.started, Cleanup: true,
 	}
+	s.ledgerFields(&in)
 	if err := insertResults.startWith(dctx, opts, in).Get(dctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("could not record the failure", "error", err)
 	}

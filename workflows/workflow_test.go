@@ -58,6 +58,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 func registerStubs(env *testsuite.TestWorkflowEnvironment) {
 	stub := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	errStub := errors.New("activity not mocked")
+	stub(batchapi.ClaimWindow, func(context.Context, batchapi.ClaimInput) (*batchapi.ClaimResult, error) { return nil, errStub })
 	stub(batchapi.FetchPredictions, func(context.Context, batchapi.FetchInput) (*batchapi.FetchResult, error) { return nil, errStub })
 	stub(batchapi.ScoreReference, func(context.Context, batchapi.ScoreReferenceInput) (*batchapi.ScoreReferenceResult, error) {
 		return nil, errStub
@@ -82,15 +83,21 @@ func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls
 		skip[e] = true
 	}
 	w := batch.Window{Start: t0, End: t1}
+	if !skip["ClaimWindow"] {
+		mockClaim(t, env, c, batch.KindLedger)
+	}
 	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
 			c.add("FetchPredictions")
 			if in.Dataset != "taxi" || in.Run == "" {
 				t.Errorf("fetch input %+v", in)
 			}
+			if in.WindowStart == nil || !in.ByStoredAt {
+				t.Errorf("fetch of the ledger path without the claimed window or not by stored_at: %+v", in)
+			}
 			ww := w
-			if in.WindowStart == nil {
-				ww = batch.Window{Start: in.WindowEnd.Add(-24 * time.Hour), End: in.WindowEnd}
+			if in.WindowStart != nil {
+				ww = batch.Window{Start: *in.WindowStart, End: in.WindowEnd}
 			}
 			return &batchapi.FetchResult{Window: ww, Current: stage(batch.StageCurrent, 1, rows)}, nil
 		})
@@ -128,6 +135,27 @@ func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls
 				t.Errorf("html input %+v", in)
 			}
 			return &batchapi.SaveHTMLResult{Path: "/reports/taxi/x.html", Host: "h"}, nil
+		})
+}
+
+// mockClaim answers ClaimWindow with the explicit window as kind (an open start:
+// [end - 24h, end)).
+func mockClaim(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls, kind string) {
+	env.OnActivity(batchapi.ClaimWindow, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.ClaimInput) (*batchapi.ClaimResult, error) {
+			c.add("ClaimWindow")
+			if in.Dataset != "taxi" || in.Run == "" {
+				t.Errorf("claim input %+v", in)
+			}
+			w := batch.Window{Start: in.WindowEnd.Add(-24 * time.Hour), End: in.WindowEnd}
+			if in.WindowStart != nil {
+				w.Start = *in.WindowStart
+			}
+			seq := int64(7)
+			if kind == batch.KindAdhoc {
+				seq = -1
+			}
+			return &batchapi.ClaimResult{Window: w, Kind: kind, Seq: seq}, nil
 		})
 }
 
@@ -172,27 +200,63 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 	env.AssertExpectations(t)
 }
 
-func TestWorkflowOpenWindowUsesWorkflowTime(t *testing.T) {
+func TestWorkflowOpenWindowEndsBehindTheWatermark(t *testing.T) {
 	env := newEnv(t)
 	c := &calls{}
-	var fetched batchapi.FetchInput
-	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
-			c.add("FetchPredictions")
-			fetched = in
-			return &batchapi.FetchResult{Window: batch.Window{Start: in.WindowEnd, End: in.WindowEnd}}, nil
+	var claimed batchapi.ClaimInput
+	env.OnActivity(batchapi.ClaimWindow, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.ClaimInput) (*batchapi.ClaimResult, error) {
+			c.add("ClaimWindow")
+			claimed = in
+			return &batchapi.ClaimResult{Window: batch.Window{Start: in.WindowEnd, End: in.WindowEnd}, Kind: batch.KindEmpty, Seq: -1}, nil
 		})
 	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if fetched.WindowStart != nil || !fetched.WindowEnd.Equal(clock) {
-		t.Errorf("fetch got start %v end %v, want open start and end %v", fetched.WindowStart, fetched.WindowEnd, clock)
+	if want := clock.Add(-DefaultAllowedLateness); claimed.WindowStart != nil || !claimed.WindowEnd.Equal(want) {
+		t.Errorf("claim got start %v end %v, want open start and end %v", claimed.WindowStart, claimed.WindowEnd, want)
 	}
 	var res Result
 	_ = env.GetWorkflowResult(&res)
-	if res.Status != StatusSkipped || c.get("FetchPredictions") != 1 {
-		t.Errorf("result %+v", res)
+	if res.Status != StatusEmpty || c.get("ClaimWindow") != 1 || c.get("FetchPredictions") != 0 {
+		t.Errorf("result %+v, calls %v", res, c.n)
+	}
+}
+
+// TestWorkflowWaitsForTheWatermark: an explicit window that ends less than the
+// allowed lateness ago is claimed and fetched only after end + lateness.
+func TestWorkflowWaitsForTheWatermark(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	var claimedAt time.Time
+	env.OnActivity(batchapi.ClaimWindow, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.ClaimInput) (*batchapi.ClaimResult, error) {
+			claimedAt = env.Now()
+			return &batchapi.ClaimResult{Window: batch.Window{Start: *in.WindowStart, End: in.WindowEnd}, Kind: batch.KindAdhoc, Seq: -1}, nil
+		})
+	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
+			c.add("FetchPredictions")
+			return &batchapi.FetchResult{Window: batch.Window{Start: *in.WindowStart, End: in.WindowEnd}}, nil
+		})
+	var inserted batchapi.InsertResultsInput
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
+			inserted = in
+			return &batchapi.InsertResultsResult{}, nil
+		})
+	end := clock.Add(10 * time.Second)
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: clock.Add(-time.Hour).Format(time.RFC3339),
+		WindowEnd: end.Format(time.RFC3339), AllowedLateness: "20s"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if want := end.Add(20 * time.Second); claimedAt.Before(want) {
+		t.Errorf("claimed at %v, before the watermark %v", claimedAt, want)
+	}
+	if inserted.Status != batch.StatusNoData || inserted.WindowKind != batch.KindAdhoc || inserted.LedgerSeq != nil || inserted.SelectedBy != batch.SelectedByStoredAt {
+		t.Errorf("insert %+v", inserted)
 	}
 }
 
@@ -230,6 +294,7 @@ func TestWorkflowBadInputFailsWithoutRetry(t *testing.T) {
 		"malformed time": {Dataset: "taxi", WindowStart: "yesterday"},
 		"reversed":       {Dataset: "taxi", WindowStart: "2022-01-02T00:00:00Z", WindowEnd: "2022-01-01T00:00:00Z"},
 		"future end":     {Dataset: "taxi", WindowEnd: "2030-01-01T00:00:00Z"},
+		"bad lateness":   {Dataset: "taxi", AllowedLateness: "-1s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
@@ -261,8 +326,33 @@ func TestWorkflowFailureIsRecorded(t *testing.T) {
 	if env.GetWorkflowError() == nil {
 		t.Fatal("workflow succeeded")
 	}
-	if c.get("InsertResults") != 1 || inserted.Status != batch.StatusFailed || inserted.Error == "" || !inserted.Cleanup || c.get("SaveHTMLReport") != 0 {
+	if c.get("InsertResults") != 1 || inserted.Status != batch.StatusSkipped || inserted.Error == "" || !inserted.Cleanup || c.get("SaveHTMLReport") != 0 ||
+		inserted.WindowKind != batch.KindLedger || inserted.LedgerSeq == nil || *inserted.LedgerSeq != 7 {
 		t.Errorf("failure record %+v (calls %v)", inserted, c.n)
+	}
+}
+
+// TestWorkflowAdhocFailureIsFailed: an ad-hoc window is not part of the ledger:
+// its failure is recorded as failed, not skipped.
+func TestWorkflowAdhocFailureIsFailed(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	mockPipeline(t, env, c, 10, "ComputeMetrics", "ClaimWindow")
+	mockClaim(t, env, c, batch.KindAdhoc)
+	env.OnActivity(batchapi.ComputeMetrics, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("compute report of taxi: no rows", batchapi.ErrComputeFailed, nil))
+	var inserted batchapi.InsertResultsInput
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
+			inserted = in
+			return &batchapi.InsertResultsResult{}, nil
+		})
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z", Reference: "data/ref.parquet", Targets: "target.csv"})
+	if env.GetWorkflowError() == nil {
+		t.Fatal("workflow succeeded")
+	}
+	if inserted.Status != batch.StatusFailed || inserted.WindowKind != batch.KindAdhoc || inserted.LedgerSeq != nil {
+		t.Errorf("failure record %+v", inserted)
 	}
 }
 
@@ -272,7 +362,7 @@ func TestActivityOptions(t *testing.T) {
 		if o.StartToCloseTimeout == 0 || o.RetryPolicy == nil || o.RetryPolicy.MaximumAttempts == 0 || len(o.RetryPolicy.NonRetryableErrorTypes) == 0 {
 			t.Errorf("%s: %+v", name, o)
 		}
-		long := name != "SaveHTMLReport" && name != "InsertResults"
+		long := name != "SaveHTMLReport" && name != "InsertResults" && name != "ClaimWindow"
 		if long && (o.HeartbeatTimeout == 0 || o.HeartbeatTimeout > 30*time.Second) {
 			t.Errorf("%s: heartbeat timeout %v", name, o.HeartbeatTimeout)
 		}

@@ -27,6 +27,33 @@ func FindLogged(ctx context.Context, db *mongo.Database, ds *Dataset, w Window) 
 	return cur, nil
 }
 
+// StoredFilter selects the documents stored in w: mongodb.FieldStoredAt in w, or, for
+// a document written before the writer stamped stored_at, received_at in w. Every
+// document has one such time, so windows that do not overlap select disjoint sets.
+func StoredFilter(w Window) bson.D {
+	in := bson.D{{Key: "$gte", Value: w.Start}, {Key: "$lt", Value: w.End}}
+	return bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: mongodb.FieldStoredAt, Value: in}},
+		bson.D{{Key: mongodb.FieldStoredAt, Value: bson.D{{Key: "$exists", Value: false}}}, {Key: mongodb.FieldReceivedAt, Value: in}},
+	}}}
+}
+
+// FindStored is FindLogged over the insertion stamp: a cursor over the documents of
+// ds stored in w (StoredFilter), projected on ds.Fields and stored_at. With real
+// MongoDB each branch of the $or uses its index (batch_stored_at, batch_received_at);
+// FerretDB scans the collection, as for FindLogged.
+func FindStored(ctx context.Context, db *mongo.Database, ds *Dataset, w Window) (*mongo.Cursor, error) {
+	proj := bson.D{{Key: mongodb.FieldStoredAt, Value: 1}}
+	for _, f := range ds.Fields() {
+		proj = append(proj, bson.E{Key: f, Value: 1})
+	}
+	cur, err := db.Collection(ds.Collection).Find(ctx, StoredFilter(w), options.Find().SetProjection(proj).SetBatchSize(2000))
+	if err != nil {
+		return nil, fmt.Errorf("find predictions of %s stored in %s: %w", ds.Name, w, err)
+	}
+	return cur, nil
+}
+
 // ScanTargets reads the whole target collection of ds in one pass and keeps the
 // targets whose id is in want (the only fast way on FerretDB, which uses no index).
 func ScanTargets(ctx context.Context, db *mongo.Database, ds *Dataset, want map[string]struct{}) (map[string]float64, error) {

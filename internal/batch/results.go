@@ -22,7 +22,36 @@ const (
 	StatusCompleted = "completed" // a report was computed
 	StatusNoData    = "no_data"   // the window had no logged predictions
 	StatusFailed    = "failed"    // the run failed; Error says why
+	// StatusSkipped: the run of a ledger window failed for good (after its
+	// retries); Error says why. The ledger has moved past the window, so later
+	// windows still run; a re-run of the window replaces this result.
+	StatusSkipped = "skipped"
 )
+
+// How the rows of a window were selected (ResultDoc.SelectedBy).
+const (
+	SelectedByStoredAt   = "stored_at"   // StoredFilter: the insertion stamp (ledger path)
+	SelectedByReceivedAt = "received_at" // FindLogged: the request time (runs before the ledger)
+)
+
+// TimeRange is the earliest and latest of a set of times.
+type TimeRange struct {
+	Min time.Time `json:"min" bson:"min"`
+	Max time.Time `json:"max" bson:"max"`
+}
+
+// Add extends r by t; a zero t is ignored.
+func (r *TimeRange) Add(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if r.Min.IsZero() || t.Before(r.Min) {
+		r.Min = t
+	}
+	if r.Max.IsZero() || t.After(r.Max) {
+		r.Max = t
+	}
+}
 
 // Summary is the handful of numbers of a report that runs are compared by: the
 // trend charts, the CLI summary and the workflow's result.
@@ -75,6 +104,9 @@ type RowCounts struct {
 	// model's domain and measured by regression quality.
 	TargetsMatched  int `json:"targets_matched" bson:"targets_matched"`
 	TargetsInDomain int `json:"targets_in_domain" bson:"targets_in_domain"`
+	// Late current rows were received before the window started and stored in it
+	// (a spool drained after an outage, a write queued at the boundary).
+	Late int `json:"late,omitempty" bson:"late,omitempty"`
 }
 
 // ResultDoc is one document of mongodb.CollectionReport: the result of (dataset, window), _id
@@ -93,13 +125,23 @@ type ResultDoc struct {
 	Reference           string              `json:"reference,omitempty" bson:"reference,omitempty"`
 	Targets             string              `json:"targets,omitempty" bson:"targets,omitempty"`
 	Rows                RowCounts           `json:"rows" bson:"rows"`
-	Summary             *Summary            `json:"summary,omitempty" bson:"summary,omitempty"`
-	TimingsMS           map[string]int64    `json:"timings_ms,omitempty" bson:"timings_ms,omitempty"`
-	HTMLPath            string              `json:"html_path,omitempty" bson:"html_path,omitempty"`
-	HTMLHost            string              `json:"html_host,omitempty" bson:"html_host,omitempty"`
-	StartedAt           time.Time           `json:"started_at" bson:"started_at"`
-	UpdatedAt           time.Time           `json:"updated_at" bson:"updated_at"`
-	Report              bson.Raw            `json:"-" bson:"report,omitempty"`
+	// WindowKind is "ledger" (a window of the dataset's ledger, counted once) or
+	// "adhoc" (an explicit window outside it); empty on results from before the ledger.
+	WindowKind string `json:"window_kind,omitempty" bson:"window_kind,omitempty"`
+	// LedgerSeq is the ledger position of a ledger window.
+	LedgerSeq *int64 `json:"ledger_seq,omitempty" bson:"ledger_seq,omitempty"`
+	// SelectedBy is the field the window ranges over (SelectedByStoredAt,
+	// SelectedByReceivedAt; empty: received_at).
+	SelectedBy string `json:"selected_by,omitempty" bson:"selected_by,omitempty"`
+	// ReceivedAt is the range of received_at of the window's rows.
+	ReceivedAt *TimeRange       `json:"received_at,omitempty" bson:"received_at,omitempty"`
+	Summary    *Summary         `json:"summary,omitempty" bson:"summary,omitempty"`
+	TimingsMS  map[string]int64 `json:"timings_ms,omitempty" bson:"timings_ms,omitempty"`
+	HTMLPath   string           `json:"html_path,omitempty" bson:"html_path,omitempty"`
+	HTMLHost   string           `json:"html_host,omitempty" bson:"html_host,omitempty"`
+	StartedAt  time.Time        `json:"started_at" bson:"started_at"`
+	UpdatedAt  time.Time        `json:"updated_at" bson:"updated_at"`
+	Report     bson.Raw         `json:"-" bson:"report,omitempty"`
 }
 
 // ReportJSON converts the embedded report back to its JSON contract (nil if none).
@@ -311,6 +353,8 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database, ds Dataset) error {
 	}
 	ixs := []ix{
 		{ds.Collection, "batch_received_at", mongo.IndexModel{Keys: bson.D{{Key: mongodb.FieldReceivedAt, Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("batch_received_at")}},
+		{ds.Collection, "batch_stored_at", mongo.IndexModel{Keys: bson.D{{Key: mongodb.FieldStoredAt, Value: 1}}, Options: options.Index().SetName("batch_stored_at")}},
+		{mongodb.CollectionWindows, "batch_dataset_seq", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "seq", Value: -1}}, Options: options.Index().SetName("batch_dataset_seq")}},
 		{mongodb.CollectionReport, "batch_dataset_window_end", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "window_end", Value: 1}}, Options: options.Index().SetName("batch_dataset_window_end")}},
 		{mongodb.CollectionStaging, "batch_run_stage_seq", mongo.IndexModel{Keys: bson.D{{Key: "run", Value: 1}, {Key: "stage", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("batch_run_stage_seq")}},
 		{mongodb.CollectionStaging, "batch_ttl", mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}}, Options: options.Index().SetName("batch_ttl").SetExpireAfterSeconds(int32(StagingTTL / time.Second))}},

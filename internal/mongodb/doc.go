@@ -10,8 +10,10 @@
 //	  collection data:    one document per prediction, _id == id == the ride id,
 //	                      every TLC request field (missing = null, timestamps as
 //	                      "YYYY-MM-DDTHH:MM:SS" strings), PU_DO, pu_do_known,
-//	                      prediction (minutes), model_version, received_at (UTC datetime)
+//	                      prediction (minutes), model_version, received_at (UTC datetime),
+//	                      stored_at (UTC datetime, set by the store's writer at insert)
 //	  collection target:  {_id: ride id, duration: minutes}, joined on _id
 //	  collection report:  one batch result per (dataset, window) (package batch)
 //	  collection staging: the batch pipeline's columnar chunks (package batch)
+//	  collection windows: the batch's window ledger, one claim per window (package batch)
 package mongodb

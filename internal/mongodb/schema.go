@@ -18,6 +18,7 @@ const (
 	CollectionTarget  = "target"  // {_id: ride id, duration: minutes} (Target)
 	CollectionReport  = "report"  // one batch result per (dataset, window) (batch.ResultDoc)
 	CollectionStaging = "staging" // the batch pipeline's scratch chunks (batch.Chunk)
+	CollectionWindows = "windows" // the batch's window ledger: one claim per window (batch.Claim)
 )
 
 // Field names of a document in CollectionData. The TLC request fields keep their TLC
@@ -30,6 +31,12 @@ const (
 	FieldPrediction   = "prediction"    // predicted duration, minutes
 	FieldModelVersion = "model_version" // model.Model.Version
 	FieldReceivedAt   = "received_at"   // BSON datetime (UTC, millisecond precision)
+	// FieldStoredAt is the insertion stamp: a BSON datetime set by the store's writer
+	// (package store) when the InsertMany that carries the document starts, including
+	// a record drained from the spool after an outage (stamped at the drain). The batch
+	// windows select on it; documents written before it existed have none and are
+	// selected by received_at instead (see batch.FindLogged).
+	FieldStoredAt = "stored_at"
 
 	FieldVendorID             = "VendorID"
 	FieldPickupDatetime       = "lpep_pickup_datetime"
@@ -106,6 +113,8 @@ type Prediction struct {
 	Prediction   float64   `bson:"prediction"`
 	ModelVersion string    `bson:"model_version"`
 	ReceivedAt   time.Time `bson:"received_at"`
+	// FieldStoredAt is not a field of Prediction: the writer appends it to the
+	// encoded document (store.StampStoredAt) when it inserts it.
 }
 
 // Target is one document of CollectionTarget.

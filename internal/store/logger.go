@@ -339,6 +339,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 	for i, r := range recs {
 		docs[i] = bson.Raw(r)
 	}
+	stampAll(docs, time.Now()) // stored now, not when the write that failed began
 	wctx, cancel := context.WithTimeout(ctx, l.opts.WriteTimeout)
 	began := time.Now()
 	_, err := l.coll.InsertMany(wctx, docs, options.InsertMany().SetOrdered(false))
@@ -513,6 +514,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 	}
 	ctx, cancel := context.WithTimeout(l.writeCtx, l.opts.WriteTimeout)
 	began := time.Now()
+	stampAll(docs, began) // mongodb.FieldStoredAt; the spool keeps the unstamped p.doc
 	_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	cancel()
 	if l.opts.OnWrite != nil {

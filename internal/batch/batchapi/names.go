@@ -4,6 +4,7 @@ package batchapi
 // which the worker registers, and the names the workflow calls. They are part of the
 // saved histories: never rename one.
 const (
+	ClaimWindow      = "ClaimWindow"      // ClaimInput -> ClaimResult
 	FetchPredictions = "FetchPredictions" // FetchInput -> FetchResult
 	ScoreReference   = "ScoreReference"   // ScoreReferenceInput -> ScoreReferenceResult
 	JoinTarget       = "JoinTarget"       // JoinInput -> JoinResult
@@ -13,7 +14,7 @@ const (
 )
 
 // Names lists every activity of the workflow, in the order of a run.
-var Names = []string{FetchPredictions, ScoreReference, JoinTarget, ComputeMetrics, SaveHTMLReport, InsertResults}
+var Names = []string{ClaimWindow, FetchPredictions, ScoreReference, JoinTarget, ComputeMetrics, SaveHTMLReport, InsertResults}
 
 // Application error types of the activities. The workflow's retry policies list them
 // as non-retryable too.

@@ -6,6 +6,21 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 )
 
+// ClaimInput asks for the window of a run (batch.Ledger.Claim).
+type ClaimInput struct {
+	// Run is "<workflow id>/<run id>": a retried claim of the same run returns the
+	// window it claimed.
+	Run     string `json:"run"`
+	Dataset string `json:"dataset"`
+	// WindowStart nil: the next window of the dataset's ledger, up to WindowEnd.
+	WindowStart *time.Time `json:"window_start,omitempty"`
+	WindowEnd   time.Time  `json:"window_end"`
+}
+
+// ClaimResult is the run's window: batch.Claimed (kind ledger, rerun, adhoc or
+// empty, and the ledger position).
+type ClaimResult = batch.Claimed
+
 // FetchInput selects the logged predictions of a run.
 type FetchInput struct {
 	// Run keys the run's staging (the workflow uses "<workflow id>/<run id>").
@@ -15,6 +30,9 @@ type FetchInput struct {
 	// or WindowEnd - 24h before the first run.
 	WindowStart *time.Time `json:"window_start,omitempty"`
 	WindowEnd   time.Time  `json:"window_end"`
+	// ByStoredAt selects the documents stored in the window (batch.StoredFilter)
+	// instead of those received in it (runs started before the window ledger).
+	ByStoredAt bool `json:"by_stored_at,omitempty"`
 }
 
 // FetchResult locates the staged predictions. An empty window (nothing to cover) has
@@ -28,6 +46,10 @@ type FetchResult struct {
 	ModelVersions []batch.ModelVersionCount `json:"model_versions,omitempty"`
 	// ResumedFromChunk is the chunk this attempt started from (0: from scratch).
 	ResumedFromChunk int `json:"resumed_from_chunk,omitempty"`
+	// Late rows were received before the window started (ByStoredAt only);
+	// ReceivedAt is the range of received_at of the staged rows.
+	Late       int              `json:"late,omitempty"`
+	ReceivedAt *batch.TimeRange `json:"received_at,omitempty"`
 }
 
 // ScoreReferenceInput names the reference of a run.
@@ -119,7 +141,8 @@ type SaveHTMLResult struct {
 type InsertResultsInput struct {
 	Dataset string       `json:"dataset"`
 	Window  batch.Window `json:"window"`
-	// Status is batch.StatusCompleted, StatusNoData or StatusFailed (with Error).
+	// Status is batch.StatusCompleted, StatusNoData, or StatusFailed or
+	// StatusSkipped (with Error).
 	Status       string `json:"status"`
 	Error        string `json:"error,omitempty"`
 	WorkflowID   string `json:"workflow_id"`
@@ -139,6 +162,12 @@ type InsertResultsInput struct {
 	StartedAt     time.Time                 `json:"started_at"`
 	// Cleanup deletes the run's staging after the document is saved.
 	Cleanup bool `json:"cleanup"`
+	// WindowKind ("ledger", "adhoc"), LedgerSeq, SelectedBy and ReceivedAt are
+	// recorded as batch.ResultDoc has them (empty for runs before the ledger).
+	WindowKind string           `json:"window_kind,omitempty"`
+	LedgerSeq  *int64           `json:"ledger_seq,omitempty"`
+	SelectedBy string           `json:"selected_by,omitempty"`
+	ReceivedAt *batch.TimeRange `json:"received_at,omitempty"`
 }
 
 // InsertResultsResult names the document written.

@@ -120,11 +120,13 @@ func (c *Collector) refresh(ctx context.Context) error {
 	if err := cur.Err(); err != nil {
 		return fmt.Errorf("read results: %w", err)
 	}
-	// A dataset's failed count exists from its first run on, at 0, so dashboards
-	// and the rule see "no failed window" rather than no series.
+	// A dataset's failed and skipped counts exist from its first run on, at 0, so
+	// dashboards and the rules see "no failed/skipped window" rather than no series.
 	for k := range runs {
-		if _, ok := runs[[2]string{k[0], batch.StatusFailed}]; !ok {
-			runs[[2]string{k[0], batch.StatusFailed}] = 0
+		for _, st := range []string{batch.StatusFailed, batch.StatusSkipped} {
+			if _, ok := runs[[2]string{k[0], st}]; !ok {
+				runs[[2]string{k[0], st}] = 0
+			}
 		}
 	}
 	c.last, c.runs = last, runs

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -53,9 +54,20 @@ modelmon_batch_last_share_drifted_columns{dataset="taxi"} 0.75
 # TYPE modelmon_batch_windows gauge
 modelmon_batch_windows{dataset="taxi",status="completed"} 2
 modelmon_batch_windows{dataset="taxi",status="failed"} 1
+modelmon_batch_windows{dataset="taxi",status="skipped"} 0
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "modelmon_batch_last_rmse", "modelmon_batch_last_share_drifted_columns", "modelmon_batch_windows"); err != nil {
 		t.Fatal(err)
+	}
+	// A skipped window (a ledger window whose run failed for good) is counted.
+	skipped := &batch.ResultDoc{ID: "d", Dataset: "taxi", Status: batch.StatusSkipped, Error: "compute report of taxi: overflow",
+		WindowStart: day.Add(3 * time.Hour), WindowEnd: day.Add(4 * time.Hour)}
+	if err := res.Upsert(ctx, skipped); err != nil {
+		t.Fatal(err)
+	}
+	c.MinInterval = 0
+	if got := testutil.ToFloat64(windowsGauge(c, "taxi", batch.StatusSkipped)); got != 1 {
+		t.Errorf("skipped windows %v, want 1", got)
 	}
 	problems, err := testutil.CollectAndLint(c)
 	if err != nil || len(problems) > 0 {
@@ -67,5 +79,39 @@ modelmon_batch_windows{dataset="taxi",status="failed"} 1
 	}
 	if _, err := reg.Gather(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// windowsGauge is a collector of the one series modelmon_batch_windows{dataset,status}.
+func windowsGauge(c *Collector, dataset, status string) prometheus.Collector {
+	return seriesOf{c: c, desc: c.windowsDesc, labels: []string{dataset, status}}
+}
+
+type seriesOf struct {
+	c      *Collector
+	desc   *prometheus.Desc
+	labels []string
+}
+
+func (s seriesOf) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
+
+func (s seriesOf) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric, 64)
+	go func() { s.c.Collect(all); close(all) }()
+	for m := range all {
+		if m.Desc() != s.desc {
+			continue
+		}
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			continue
+		}
+		ok := len(pb.GetLabel()) == len(s.labels)
+		for i, l := range pb.GetLabel() {
+			ok = ok && l.GetValue() == s.labels[i]
+		}
+		if ok {
+			ch <- m
+		}
 	}
 }
