@@ -10,15 +10,68 @@
 //	{"dataset":"taxi","window_start":"2022-01-01T00:00:00Z","window_end":"2022-01-02T00:00:00Z",
 //	 "reference":"data/green_tripdata_2021-01.parquet","targets":"target.csv"}
 //
-// An empty window_start means "since the end of the last window a run of this dataset
-// covered" (the first run covers the last 24 hours); an empty window_end means the
-// workflow's time (workflow.Now), so schedules pass only the dataset. The open start is
-// resolved by the first activity, FetchPredictions, from the `report` collection: its
-// result, recorded in the history, keeps the workflow deterministic.
+// An empty window_start means "the next window of the dataset's ledger" (below; the
+// first run covers the last 24 hours); an empty window_end means the workflow's time
+// (workflow.Now) minus the allowed lateness, so schedules pass only the dataset. The
+// window is decided by the first activity, ClaimWindow: its result, recorded in the
+// history, keeps the workflow deterministic.
+//
+// # Windows: every stored record counted exactly once
+//
+// A window is a range of the time a record was stored, not of the time it was
+// received: the online service's group-commit writer stamps every document with
+// stored_at when the InsertMany that carries it starts, including the records
+// drained from the spool after an outage (stamped at the drain). A record received at
+// 10:59 and stored at 11:20 (the database was down) belongs to the window that holds
+// 11:20, and its row is counted there as late (rows.late; the result keeps the range
+// of received_at of its rows). Documents written before the stamp existed are selected
+// by received_at instead: every document has exactly one of these times.
+//
+// A window [start, end) is fetched only behind a watermark: once the workflow's clock
+// is past end + allowed_lateness (default 30 s; the workflow sleeps on a durable timer
+// until then). A document is visible at most one write timeout (10 s by default) after
+// its stamp, so with the lateness above the write timeout plus the clock skew between
+// the online hosts and Temporal no document appears later in a window already fetched.
+//
+// The windows of a dataset form a ledger (collection `windows`): contiguous, disjoint
+// claims with sequence numbers, _id "<dataset>/<seq>". ClaimWindow inserts the claim
+// of the next sequence number, [end of the last claim, window_end); the unique _id
+// is the lock: of two runs that read the same last claim (a scheduled run and a
+// `starter run`, or any `temporal workflow start`), one inserts it and the other
+// reads the ledger again and takes the window after it, or nothing (status "empty").
+// So runs never cover overlapping ledger windows, whoever starts them, and each stored
+// record is in exactly one ledger window. An explicit window that starts where the
+// ledger ends is appended to it; exactly a ledger window is a re-run of it (its
+// result is replaced); any other explicit window (overlapping the ledger, or leaving
+// a gap) is an ad-hoc analysis: computed and stored with window_kind "adhoc", counted
+// in no accounting, and it never moves the next open start. The first ledger window
+// of a dataset starts where its results from before the ledger end.
+//
+// We chose a store-assigned stamp and a watermark over re-opening windows (a late
+// record would change a completed report and every total built on it) and over a
+// per-dataset sequence number (one more write, serialised across online replicas,
+// per record). The cost: an index on stored_at (batch_stored_at) next to the
+// received_at one on real MongoDB, where a window's query is an $or of two index
+// ranges (stored_at in the window, or no stored_at and received_at in it: after a
+// year of stamped documents the second branch reads only the window's received_at
+// range and drops it, about as many index keys again); 19 bytes a document; results
+// that lag the clock by the allowed lateness. FerretDB uses no index either way: a
+// window is a full scan of the collection, as before. On real MongoDB a change
+// stream would give the commit order itself, without a lateness bound; it is not
+// available on FerretDB, so the stamp is what both run.
+//
+// A window whose run fails for good (an activity's retries exhausted, or an error no
+// retry can fix) is recorded with status "skipped" and the reason in `error`; the
+// ledger has moved past it, so later windows still run, and the worker's gauge
+// modelmon_batch_windows{status="skipped"} fires ModelmonBatchWindowSkipped. Running
+// the window again (starter run with its bounds) replaces the skipped result. An
+// ad-hoc window that fails records "failed" (ModelmonBatchRunFailed). A run that is
+// terminated (not failed) leaves its claim without a result: later windows run, and
+// the window shows in no count until it is re-run.
 //
 // # Steps
 //
-//	FetchPredictions -> ScoreReference || JoinTarget -> ComputeMetrics -> SaveHTMLReport -> InsertResults
+//	ClaimWindow -> FetchPredictions -> ScoreReference || JoinTarget -> ComputeMetrics -> SaveHTMLReport -> InsertResults
 //
 // Each activity has a start-to-close timeout and an explicit retry policy
 // (ActivityOptions); the long ones heartbeat their progress and a retry resumes from
@@ -56,5 +109,12 @@
 // InsertResults writes one document per (dataset, window) into `report` with a
 // ReplaceOne upsert on the deterministic _id "<dataset>/<start>/<end>": a retried
 // activity, a re-run of the window or a replacement worker never duplicates it. A
-// failed run records status "failed" unless the window already has a completed result.
+// failed run records status "skipped" (ledger window) or "failed" (ad-hoc) unless the
+// window already has a completed result.
+//
+// # Versions
+//
+// Runs started before the ledger (their histories have no "window-ledger" marker,
+// workflow.GetVersion) replay the former path: no ClaimWindow, windows over
+// received_at, failures recorded as "failed".
 package workflows

@@ -89,11 +89,14 @@ const MaxFutureSkew = time.Minute
 // BatchMonitoring computes the monitoring report of one window of a dataset's
 // prediction log against its reference:
 //
-//	FetchPredictions -> (ScoreReference || JoinTarget) -> ComputeMetrics -> SaveHTMLReport -> InsertResults
+//	ClaimWindow -> FetchPredictions -> (ScoreReference || JoinTarget) -> ComputeMetrics -> SaveHTMLReport -> InsertResults
 //
-// Activities exchange only references to data staged in MongoDB. A failure after the
-// window is known records a "failed" result (unless the window already has a
-// completed one) and cleans the staging before the workflow fails.
+// ClaimWindow takes the window on the dataset's ledger (see the package doc: windows
+// over stored_at, behind a watermark, never overlapping). Activities exchange only
+// references to data staged in MongoDB. A failure after the window is known records
+// a "skipped" result for a ledger window, "failed" for an ad-hoc one (unless the
+// window already has a completed one) and cleans the staging before the workflow
+// fails.
 func BatchMonitoring(ctx workflow.Context, in Input) (*Result, error) {
 	log := workflow.GetLogger(ctx)
 	info := workflow.GetInfo(ctx)

@@ -48,6 +48,9 @@ var notDriven = map[string]string{
 		"altogether is computed (tried: ModelmonDatasetDrift and ModelmonMissingValues fire instead); a failure needs a computation " +
 		"slower than its timeout (max(30 s, 3 periods)) or a bug",
 	"ModelmonWindowNotComputed": "needs computations that keep failing while records arrive: same as ModelmonComputationErrors",
+	"ModelmonBatchWindowSkipped": "needs a ledger window whose run fails for good; driven on the real worker, Temporal and " +
+		"FerretDB by internal/batch/e2e TestWindowLedgerExactlyOnce (a record that makes the computation panic: the window is " +
+		"skipped after 5 attempts and the gauge it fires on counts it), and by its promtool case in deploy/alerts_test.yml",
 	"ModelmonLogBacklogGrowing": "needs a database slower than the arrival rate for minutes: the devstack's embedded " +
 		"FerretDB keeps up with what the test can send on a shared machine, and a stopped one sends the batches to the spool at once",
 }

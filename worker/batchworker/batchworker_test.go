@@ -33,6 +33,11 @@ func TestWorkflowCallsWhatTheWorkerRegisters(t *testing.T) {
 		called[name]++
 	}
 	w := batch.Window{Start: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2022, 1, 2, 0, 0, 0, 0, time.UTC)}
+	env.OnActivity(batchapi.ClaimWindow, mock.Anything, mock.Anything).Return(
+		func(context.Context, batchapi.ClaimInput) (*batchapi.ClaimResult, error) {
+			count(batchapi.ClaimWindow)
+			return &batchapi.ClaimResult{Window: w, Kind: batch.KindLedger}, nil
+		})
 	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
 		func(context.Context, batchapi.FetchInput) (*batchapi.FetchResult, error) {
 			count(batchapi.FetchPredictions)

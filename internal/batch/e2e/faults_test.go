@@ -604,8 +604,10 @@ func (e *faultEnv) corruptReference(t *testing.T, ctx context.Context) {
 	if got := activityAttempts(hist)["ScoreReference"]; got != 1 {
 		t.Errorf("ScoreReference ran %d attempts, want 1", got)
 	}
-	// The design (workflows/doc.go): a failed run records status "failed" for its
-	// window unless it already has a completed result, and deletes its staging.
+	// The design (workflows/doc.go): a failed run of a ledger window (this one: the
+	// day after the previous cases' windows, or the dataset's first) records status
+	// "skipped" with the reason unless the window already has a completed result,
+	// and deletes its staging.
 	id := batch.ReportID("taxi", w)
 	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionReport), bson.D{{Key: "_id", Value: id}})
 	if err != nil || n != 1 {
@@ -615,8 +617,8 @@ func (e *faultEnv) corruptReference(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.Status != batch.StatusFailed || !strings.Contains(doc.Error, bad) || doc.RunID != run.GetRunID() {
-		t.Errorf("result document: status %q, run %s, error %q", doc.Status, doc.RunID, doc.Error)
+	if doc.Status != batch.StatusSkipped || doc.WindowKind != batch.KindLedger || !strings.Contains(doc.Error, bad) || doc.RunID != run.GetRunID() {
+		t.Errorf("result document: status %q (%s window), run %s, error %q", doc.Status, doc.WindowKind, doc.RunID, doc.Error)
 	}
 	if _, err := os.Stat(filepath.Join(e.reportsDir, "taxi", batch.HTMLFileName("taxi", w))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("HTML report of a failed run: %v", err)
