@@ -10,7 +10,7 @@ import (
 // TestReplaySavedHistory replays the histories of real end-to-end runs (3,000 rides)
 // against the current workflow code: a change that is not deterministic for running
 // workflows fails here. Such a change needs workflow.GetVersion, and a new saved
-// history (`go test ./internal/batch/e2e -run ManualRun -update` rewrites
+// history (`go test ./internal/batch/e2e -run 'EndToEnd/ManualRun' -update` rewrites
 // batch_monitoring_history.json); the older ones stay to prove that runs started
 // before the change still replay.
 //

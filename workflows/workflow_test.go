@@ -194,8 +194,11 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 		inserted.Reference != "/data/ref.parquet" || inserted.Targets != "csv:target.csv" || inserted.ModelVersion != "sha256:m" {
 		t.Errorf("InsertResults input %+v", inserted)
 	}
-	if len(inserted.TimingsMS) != 5 {
+	if len(inserted.TimingsMS) != 6 {
 		t.Errorf("timings %v", inserted.TimingsMS)
+	}
+	if inserted.WindowKind != batch.KindLedger || inserted.LedgerSeq == nil || *inserted.LedgerSeq != 7 || inserted.SelectedBy != batch.SelectedByStoredAt {
+		t.Errorf("ledger fields of the result: %+v", inserted)
 	}
 	env.AssertExpectations(t)
 }
