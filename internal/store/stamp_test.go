@@ -127,3 +127,29 @@ func TestStoredAtOfDrainedRecords(t *testing.T) {
 		t.Errorf("%d documents, want 40", n)
 	}
 }
+
+// BenchmarkStampStoredAt stamps a batch of 512 prediction-sized documents (the
+// writer's default batch), as the writer does before each InsertMany.
+func BenchmarkStampStoredAt(b *testing.B) {
+	p := &mongodb.Prediction{ID: "ride-000001", RideID: "ride-000001", PUDO: "74_75", Prediction: 12.5, ModelVersion: "sha256:0123456789abcdef", ReceivedAt: time.Now()}
+	doc, err := p.MarshalBSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := make([]bson.Raw, 512)
+	for i := range docs {
+		docs[i] = doc
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		buf := make([]byte, 0, 512*(len(doc)+20))
+		for _, d := range docs {
+			if buf, _, err = store.StampStoredAt(buf, d, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/512, "ns/doc")
+}
