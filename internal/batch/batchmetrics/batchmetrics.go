@@ -22,8 +22,13 @@ import (
 // than that.
 type Collector struct {
 	coll        *mongo.Collection
+	windows     *mongo.Collection
 	log         *slog.Logger
 	MinInterval time.Duration
+	// LostAfter is how long a claimed ledger window may stay without a result
+	// before it counts as status "lost" (its run was terminated, or could not
+	// record its failure); before that it counts as "claimed" (running).
+	LostAfter time.Duration
 
 	mu      sync.Mutex
 	fetched time.Time
@@ -34,6 +39,16 @@ type Collector struct {
 	rmse, share, drift, windowEnd, rows, windowsDesc, scrapeErrs *prometheus.Desc
 }
 
+// DefaultLostAfter is Collector.LostAfter: longer than a scheduled run may take
+// (batchsched.DefaultRunTimeout, 6 h).
+const DefaultLostAfter = 7 * time.Hour
+
+// Statuses of claimed ledger windows without a result document.
+const (
+	StatusClaimed = "claimed"
+	StatusLost    = "lost"
+)
+
 // New returns a collector over db's report collection.
 func New(db *mongo.Database, log *slog.Logger) *Collector {
 	if log == nil {
@@ -43,13 +58,14 @@ func New(db *mongo.Database, log *slog.Logger) *Collector {
 		return prometheus.NewDesc("modelmon_batch_"+name, help, labels, nil)
 	}
 	return &Collector{
-		coll: db.Collection(mongodb.CollectionReport), log: log, MinInterval: 10 * time.Second,
+		coll: db.Collection(mongodb.CollectionReport), windows: db.Collection(mongodb.CollectionWindows), log: log,
+		MinInterval: 10 * time.Second, LostAfter: DefaultLostAfter,
 		rmse:        d("last_rmse", "RMSE (minutes) of the latest completed batch run with targets.", "dataset"),
 		share:       d("last_share_drifted_columns", "Share of drifted columns in the latest completed batch run.", "dataset"),
 		drift:       d("last_dataset_drift", "1 if the latest completed batch run found dataset drift.", "dataset"),
 		windowEnd:   d("last_window_end_timestamp_seconds", "End of the window of the latest completed batch run.", "dataset"),
 		rows:        d("last_current_rows", "Logged predictions in the window of the latest completed batch run.", "dataset"),
-		windowsDesc: d("windows", "Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).", "dataset", "status"),
+		windowsDesc: d("windows", "Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed); claimed ledger windows without a result count as claimed, or lost after LostAfter.", "dataset", "status"),
 		scrapeErrs:  d("metrics_read_errors_total", "Failed reads of the report collection for these metrics."),
 	}
 }
@@ -103,11 +119,13 @@ func (c *Collector) refresh(ctx context.Context) error {
 	defer cur.Close(ctx)
 	last := map[string]*batch.ResultDoc{}
 	runs := map[[2]string]float64{}
+	ids := map[string]bool{}
 	for cur.Next(ctx) {
 		var d batch.ResultDoc
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("decode result: %w", err)
 		}
+		ids[d.ID] = true
 		runs[[2]string{d.Dataset, d.Status}]++
 		if d.Status != batch.StatusCompleted {
 			continue
@@ -120,6 +138,9 @@ func (c *Collector) refresh(ctx context.Context) error {
 	if err := cur.Err(); err != nil {
 		return fmt.Errorf("read results: %w", err)
 	}
+	if err := c.countUnrecorded(ctx, ids, runs); err != nil {
+		return err
+	}
 	// A dataset's failed and skipped counts exist from its first run on, at 0, so
 	// dashboards and the rules see "no failed/skipped window" rather than no series.
 	for k := range runs {
@@ -130,6 +151,34 @@ func (c *Collector) refresh(ctx context.Context) error {
 		}
 	}
 	c.last, c.runs = last, runs
+	return nil
+}
+
+// countUnrecorded counts the claimed ledger windows that have no result document
+// (ids): "claimed" while their run may still be going, "lost" after LostAfter.
+func (c *Collector) countUnrecorded(ctx context.Context, ids map[string]bool, runs map[[2]string]float64) error {
+	cur, err := c.windows.Find(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("find window claims: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var cl batch.Claim
+		if err := cur.Decode(&cl); err != nil {
+			return fmt.Errorf("decode window claim: %w", err)
+		}
+		if ids[batch.ReportID(cl.Dataset, cl.Window())] {
+			continue
+		}
+		st := StatusClaimed
+		if time.Since(cl.ClaimedAt) > c.LostAfter {
+			st = StatusLost
+		}
+		runs[[2]string{cl.Dataset, st}]++
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("read window claims: %w", err)
+	}
 	return nil
 }
 

@@ -50,7 +50,7 @@ modelmon_batch_last_rmse{dataset="taxi"} 6.9
 # HELP modelmon_batch_last_share_drifted_columns Share of drifted columns in the latest completed batch run.
 # TYPE modelmon_batch_last_share_drifted_columns gauge
 modelmon_batch_last_share_drifted_columns{dataset="taxi"} 0.75
-# HELP modelmon_batch_windows Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed).
+# HELP modelmon_batch_windows Windows of the dataset with a result in the report collection, by the status of that result (a re-run replaces the result of its window, so a failed window that is re-run moves to completed); claimed ledger windows without a result count as claimed, or lost after LostAfter.
 # TYPE modelmon_batch_windows gauge
 modelmon_batch_windows{dataset="taxi",status="completed"} 2
 modelmon_batch_windows{dataset="taxi",status="failed"} 1
@@ -68,6 +68,29 @@ modelmon_batch_windows{dataset="taxi",status="skipped"} 0
 	c.MinInterval = 0
 	if got := testutil.ToFloat64(windowsGauge(c, "taxi", batch.StatusSkipped)); got != 1 {
 		t.Errorf("skipped windows %v, want 1", got)
+	}
+	// Ledger claims: one with its result (d), one just claimed, one claimed 8 h ago,
+	// both without a result.
+	ledger := batch.NewLedger(db)
+	for i, cl := range []batch.Claim{
+		{Start: day.Add(3 * time.Hour), End: day.Add(4 * time.Hour), ClaimedAt: time.Now().Add(-9 * time.Hour)},
+		{Start: day.Add(4 * time.Hour), End: day.Add(5 * time.Hour), ClaimedAt: time.Now()},
+		{Start: day.Add(5 * time.Hour), End: day.Add(6 * time.Hour), ClaimedAt: time.Now().Add(-8 * time.Hour)},
+	} {
+		cl.ID, cl.Dataset, cl.Seq, cl.Run = batch.ClaimID("taxi", int64(i)), "taxi", int64(i), "r"
+		if _, err := ledger.Coll.InsertOne(ctx, cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// d's window has a result document: its claim is not counted again.
+	if err := res.Upsert(ctx, &batch.ResultDoc{ID: batch.ReportID("taxi", batch.Window{Start: day.Add(3 * time.Hour), End: day.Add(4 * time.Hour)}),
+		Dataset: "taxi", Status: batch.StatusSkipped, WindowStart: day.Add(3 * time.Hour), WindowEnd: day.Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for st, want := range map[string]float64{StatusClaimed: 1, StatusLost: 1, batch.StatusSkipped: 2} {
+		if got := testutil.ToFloat64(windowsGauge(c, "taxi", st)); got != want {
+			t.Errorf("%s windows %v, want %v", st, got, want)
+		}
 	}
 	problems, err := testutil.CollectAndLint(c)
 	if err != nil || len(problems) > 0 {
