@@ -66,8 +66,9 @@
 // modelmon_batch_windows{status="skipped"} fires ModelmonBatchWindowSkipped. Running
 // the window again (starter run with its bounds) replaces the skipped result. An
 // ad-hoc window that fails records "failed" (ModelmonBatchRunFailed). A run that is
-// terminated (not failed) leaves its claim without a result: later windows run, and
-// the window shows in no count until it is re-run.
+// terminated (not failed), or cannot write its failure, leaves its claim without a
+// result: later windows run, the gauge counts the window as "claimed", and as "lost"
+// after 7 h (longer than a scheduled run may take), which fires the same alert.
 //
 // # Steps
 //
