@@ -448,7 +448,11 @@ func demo(ctx context.Context, o Options, out io.Writer, c client.Client, db *mo
 		}
 		prevEnd = end
 		w := batch.Window{Start: start, End: end}
-		in := workflows.Input{Dataset: "taxi", WindowStart: start.Format(time.RFC3339), WindowEnd: end.Format(time.RFC3339), Reference: o.Reference}
+		// The window closes behind a watermark (workflows: allowed lateness): the
+		// online service runs on this host with the default write timeout, so its
+		// bound plus 2 s is enough (the default 30 s allows for skew between hosts).
+		in := workflows.Input{Dataset: "taxi", WindowStart: start.Format(time.RFC3339), WindowEnd: end.Format(time.RFC3339), Reference: o.Reference,
+			AllowedLateness: (store.DefaultWriteTimeout + 2*time.Second).String()}
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: batch.WorkflowID("taxi", w), TaskQueue: cfg.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
