@@ -19,10 +19,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchmetrics"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/model"
@@ -72,8 +76,10 @@ func ledgerTestDataset() batch.Dataset {
 // computation panic on every attempt. Afterwards every stored record is in exactly
 // one ledger window: the windows are contiguous and disjoint, each window's
 // rows.current is the number of records stored in it (late rows included and
-// counted as late), the sum over completed windows plus the skipped window is the
-// number of stored records, and the window after the skipped one completed.
+// counted as late), the ids the runs staged (read before InsertResults deletes the
+// staging) cover every stored id exactly once, the sum over completed windows plus
+// the skipped window is the number of stored records, and the window after the
+// skipped one completed.
 func TestWindowLedgerExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
@@ -118,7 +124,9 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 		}
 		return report.Compute(ctx, ref, cur, cfg)
 	}
-	w, err := batchworker.Start(ctx, c, batch.Config{TaskQueue: queue}, batchworker.Options{Activities: a, SkipIndexes: true})
+	staged := &stagedIDs{db: db, byWindow: map[string][]string{}}
+	w, err := batchworker.Start(ctx, c, batch.Config{TaskQueue: queue}, batchworker.Options{Activities: a, SkipIndexes: true,
+		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{staged}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,6 +298,7 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 	}
 	res := batch.NewResults(db)
 	inWindow := map[string]int{} // id -> windows whose range holds its stored_at
+	stagedIn := map[string]int{} // id -> ledger windows whose run staged it
 	sumCompleted, skippedRows, skippedWindows, lateSeen := 0, 0, 0, 0
 	completedAfterSkip := false
 	for i, cl := range claims {
@@ -321,6 +330,17 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 		if doc.Rows.Current != n || doc.Rows.Late != late {
 			t.Errorf("window %d %s: rows.current %d late %d, but %d records (%d late) were stored in it", i, w, doc.Rows.Current, doc.Rows.Late, n, late)
 		}
+		// The ids the run staged for the window, read before InsertResults cleaned them.
+		ids, ok := staged.get(w)
+		if !ok && doc.Rows.Current > 0 {
+			t.Errorf("window %d %s: no staged ids seen", i, w)
+		}
+		if len(ids) != doc.Rows.Current {
+			t.Errorf("window %d %s: %d ids staged, rows.current %d", i, w, len(ids), doc.Rows.Current)
+		}
+		for _, id := range ids {
+			stagedIn[id]++
+		}
 		lateSeen += late
 		switch doc.Status {
 		case batch.StatusCompleted, batch.StatusNoData:
@@ -343,9 +363,12 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 		t.Errorf("final run %s ends at %s, the ledger at %s", fres.Status, fres.WindowEnd, last.End)
 	}
 	for _, r := range stored {
-		if inWindow[r.id] != 1 {
-			t.Errorf("%s (stored %s) is in %d ledger windows", r.id, r.stored.Format(time.RFC3339Nano), inWindow[r.id])
+		if inWindow[r.id] != 1 || stagedIn[r.id] != 1 {
+			t.Errorf("%s (stored %s) is in %d ledger windows by its stored_at, staged by %d runs", r.id, r.stored.Format(time.RFC3339Nano), inWindow[r.id], stagedIn[r.id])
 		}
+	}
+	if len(stagedIn) != len(stored) {
+		t.Errorf("%d distinct ids staged over the ledger windows, %d records stored", len(stagedIn), len(stored))
 	}
 	if sumCompleted+skippedRows != len(stored) {
 		t.Errorf("sum of rows.current: %d over completed windows + %d skipped = %d, %d records stored", sumCompleted, skippedRows, sumCompleted+skippedRows, len(stored))
@@ -391,6 +414,52 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 	if got := gaugeValue(t, gauge, ledgerDataset, batch.StatusSkipped); got != 1 {
 		t.Errorf("modelmon_batch_windows{status=skipped} = %v, want 1", got)
 	}
+}
+
+// stagedIds records, for every InsertResults that carries a result of a run with
+// rows, the ids the run staged (stage "current"), read from the staging before the
+// activity deletes it: the rows each window's report counted, id by id.
+type stagedIDs struct {
+	interceptor.WorkerInterceptorBase
+	db       *mongo.Database
+	mu       sync.Mutex
+	byWindow map[string][]string // by batch.Window.String
+}
+
+func (s *stagedIDs) get(w batch.Window) ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, ok := s.byWindow[w.String()]
+	return ids, ok
+}
+
+func (s *stagedIDs) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	return &stagedIDsIn{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}, s: s}
+}
+
+type stagedIDsIn struct {
+	interceptor.ActivityInboundInterceptorBase
+	s *stagedIDs
+}
+
+func (i *stagedIDsIn) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	if activity.GetInfo(ctx).ActivityType.Name == "InsertResults" && len(in.Args) == 1 {
+		if ri, ok := in.Args[0].(batchapi.InsertResultsInput); ok && ri.Rows.Current > 0 {
+			var ids []string
+			err := batch.NewStaging(i.s.db).Scan(ctx, batch.StageRef{Run: ri.Run, Stage: batch.StageCurrent}, batch.ScanOptions{IDs: true, NoData: true},
+				func(c batch.Chunk) error {
+					got, err := batch.DecodeIDs(c.IDs)
+					ids = append(ids, got...)
+					return err
+				})
+			if err == nil {
+				i.s.mu.Lock()
+				i.s.byWindow[ri.Window.String()] = ids
+				i.s.mu.Unlock()
+			}
+		}
+	}
+	return i.Next.ExecuteActivity(ctx, in)
 }
 
 // gaugeValue reads modelmon_batch_windows{dataset, status} from the collector.
