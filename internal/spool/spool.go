@@ -27,7 +27,8 @@
 // the middle of an Append) is truncated and counted in Stats.TruncatedBytes. Drain
 // hands the records to a sender in order, oldest segment first, and deletes a segment
 // only once every one of its records was accepted; a failed Drain leaves the segment,
-// and the next Drain sends it again from its start, so the sender must be idempotent.
+// and the next Drain goes on from the first record not accepted (from the start of
+// the segment after a restart), so the sender must be idempotent.
 package spool
 
 import (
@@ -123,6 +124,10 @@ type segment struct {
 	// lostBytes and lostFrames are the corrupt bytes already counted for this
 	// segment (at Open or at an earlier Drain).
 	lostBytes, lostFrames int64
+	// sent is the number of its records an earlier Drain had sent when it failed:
+	// the next Drain goes on from there (in this process; after a restart the
+	// segment is sent again from its start).
+	sent int
 }
 
 // syncFailure: the appends numbered from..to were not made durable; pending of them
@@ -637,8 +642,9 @@ func (s *Spool) Scan(fn func(rec []byte) error) error {
 // Drain sends the spooled records in order, at most batch (default 512) at a time,
 // and deletes each segment once every one of its records was sent. It returns the
 // number of records drained (in deleted segments) and the first error of send or of
-// the file system; the records of a segment that was not fully sent stay, and are
-// sent again by the next Drain. Appends may go on meanwhile: Drain seals the active
+// the file system; the records of a segment that was not fully sent stay, and the
+// next Drain sends them from the first batch that was not accepted (after a restart:
+// from the start of the segment). Appends may go on meanwhile: Drain seals the active
 // segment when it reaches it, and stops when the spool is empty.
 func (s *Spool) Drain(ctx context.Context, batch int, send func(ctx context.Context, recs [][]byte) error) (int64, error) {
 	if batch <= 0 {
@@ -678,12 +684,14 @@ func (s *Spool) Drain(ctx context.Context, batch int, send func(ctx context.Cont
 			s.stats.CorruptFrames += max(lf-seg.lostFrames, 1)
 			s.mu.Unlock()
 			seg.lostBytes, seg.lostFrames = lb, max(lf, seg.lostFrames+1)
+			seg.sent = 0 // the records moved: send them all again (the sender is idempotent)
 		}
-		for i := 0; i < len(p.recs); i += batch {
+		for i := min(seg.sent, len(p.recs)); i < len(p.recs); i += batch {
 			j := min(i+batch, len(p.recs))
 			if err := send(ctx, p.recs[i:j]); err != nil {
 				return drained, fmt.Errorf("spool: drain segment %d: %w", seg.seq, err)
 			}
+			seg.sent = j
 		}
 		if err := os.Remove(seg.path); err != nil {
 			return drained, fmt.Errorf("spool: drain: remove segment: %w", err)

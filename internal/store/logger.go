@@ -416,7 +416,24 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 			l.opts.Logger.Error("prediction log: spooled record rejected by the database; dropped", "id", idString(recs[we.Index]), "code", we.Code, "err", we.Message)
 		}
 		if len(dups) > 0 {
-			l.checkDrainDuplicates(ctx, dups)
+			// An id this process acknowledged (an earlier drain, or a write) is
+			// this record: a spooled id is never acknowledged again. The others
+			// are compared with the stored documents.
+			unknown := dups[:0]
+			l.ids.mu.Lock()
+			for _, d := range dups {
+				if h, ok := l.ids.hashID(d); ok {
+					if _, mine := l.ids.recent[h]; mine {
+						continue
+					}
+				}
+				unknown = append(unknown, d)
+			}
+			l.ids.mu.Unlock()
+			l.drainDups.Add(int64(len(dups) - len(unknown)))
+			if len(unknown) > 0 {
+				l.checkDrainDuplicates(ctx, unknown)
+			}
 		}
 	}
 	l.dbDown.Store(false)
