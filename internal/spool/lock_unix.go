@@ -31,7 +31,7 @@ func lockDir(dir string) (*os.File, error) {
 					holder = "pid " + strconv.Itoa(pid)
 				}
 			}
-			return nil, fmt.Errorf("%w: spool directory %s is locked by another process (%s); two processes must not share a spool directory: give each its own --spool-dir", ErrLocked, dir, holder)
+			return nil, fmt.Errorf("%w: %s is locked by another process (%s); two processes must not share a spool directory: give each its own --spool-dir", ErrLocked, dir, holder)
 		}
 		return nil, fmt.Errorf("spool: lock %s: %w", path, err)
 	}
