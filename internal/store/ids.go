@@ -15,7 +15,8 @@ const DefaultRecentIDs = 1 << 18
 // the last ids this process had acknowledged by the database. It holds 64-bit hashes,
 // not ids: a false 409 needs two ids with the same hash (about n/2^64 per lookup).
 // Memory: about 46 bytes per remembered id (262,144 recent ids: 12 MB measured) and
-// about as much per spooled record (a full 1 GiB spool of ~450-byte records: ~100 MB).
+// about as much per spooled record (a full 1 GiB spool of /predict records, 470-670
+// bytes of BSON each: 75-100 MB).
 // It cannot know the ids other processes stored, nor those this process stored
 // before the recent ones or before it started: the drain finds those (see
 // Logger.insertIdempotent).
