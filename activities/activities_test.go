@@ -349,7 +349,7 @@ func TestScoreReferenceBadInput(t *testing.T) {
 	_, err := run[batchapi.ScoreReferenceResult](t, f.env, f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "corrupt.parquet"})
 	wantBadInput(t, err, "corrupt.parquet")
 	t.Logf("corrupt reference: %v", err)
-	_, err = run[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "data/missing.parquet"})
+	_, err = run[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi", Reference: "missing.parquet"})
 	wantBadInput(t, err, "not found")
 	_, err = run[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "bus"})
 	wantBadInput(t, err, "unknown dataset")

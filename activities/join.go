@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
+	"github.com/modelmon/modelmon/internal/datadir"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -34,6 +35,12 @@ func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*ba
 	ds, err := dataset(in.Dataset)
 	if err != nil {
 		return nil, err
+	}
+	var targetsPath string // the target file inside DATA_DIR, checked before any work
+	if in.Targets != "" {
+		if targetsPath, err = datadir.Resolve(a.DataDir, "targets", in.Targets); err != nil {
+			return nil, badInput(err, "%v", err)
+		}
 	}
 	res := &batchapi.JoinResult{Targets: batch.StageRef{Run: in.Run, Stage: batch.StageTarget, Chunks: in.Current.Chunks, Rows: in.Current.Rows}}
 	var p joinProgress
@@ -68,7 +75,7 @@ func (a *Activities) JoinTarget(ctx context.Context, in batchapi.JoinInput) (*ba
 
 	var lookup func(ctx context.Context, ids []string) (map[string]float64, error)
 	if in.Targets != "" {
-		path := batch.ResolvePath(a.DataDir, in.Targets)
+		path := targetsPath
 		res.Source = "csv:" + path
 		targets, err := batch.ReadTargetsFile(path)
 		if err != nil {

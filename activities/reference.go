@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
+	"github.com/modelmon/modelmon/internal/datadir"
 )
 
 type scoreProgress struct {
@@ -27,11 +28,12 @@ func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreRefere
 	if err != nil {
 		return nil, err
 	}
-	ref := in.Reference
-	if ref == "" {
-		ref = ds.DefaultReference
+	path := batch.ResolvePath(a.DataDir, ds.DefaultReference)
+	if in.Reference != "" {
+		if path, err = datadir.Resolve(a.DataDir, "reference", in.Reference); err != nil {
+			return nil, badInput(err, "%v", err)
+		}
 	}
-	path := batch.ResolvePath(a.DataDir, ref)
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, badInput(err, "reference file %s not found on worker %s (relative paths are resolved against DATA_DIR=%q)", path, a.hostname(), a.DataDir)

@@ -40,6 +40,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	binder, envErr := f.Register(fs, getenv)
 	var monitorConfig string
 	binder.String(&monitorConfig, envconf.MonitorConfig)
+	var iterateMax int
+	binder.Int(&iterateMax, envconf.IterateMaxRecords)
+	if envErr == nil {
+		envErr = binder.Err() // the variables bound here
+	}
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: online [flags]\n\nServes POST /predict, POST /iterate/{dataset}, GET /metrics, GET /monitor/{dataset}/report,\nGET /healthz and GET /readyz; logs every prediction to MongoDB and monitors drift live.")
 		fmt.Fprintln(stderr)
@@ -63,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "online:", err)
 		return 2
 	}
+	if iterateMax < 0 {
+		fmt.Fprintf(stderr, "online: --iterate-max-records %d: want >= 0\n", iterateMax)
+		return 2
+	}
 	log, err := f.NewLogger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "online:", err)
@@ -74,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	opts := f.Options
 	opts.Logger = log
-	if err := onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: monitorConfig}); err != nil {
+	if err := onlineapp.Run(ctx, onlineapp.Options{Serve: opts, MonitorConfig: monitorConfig, IterateMaxRecords: iterateMax}); err != nil {
 		log.Error("online stopped with an error", "err", err)
 		return 1
 	}

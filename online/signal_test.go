@@ -207,6 +207,19 @@ func TestBinarySIGTERMAndSIGKILL(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	db.Stop()
 	time.Sleep(3 * time.Second) // batches fail and go to the spool
+	// While the database is down, a repeated id is a 409 as when it is up.
+	dupID := "kill-dup-" + run
+	for i, want := range []int{http.StatusOK, http.StatusConflict} {
+		body := fmt.Sprintf(`{"id":%q,"PULocationID":130,"DOLocationID":205,"trip_distance":3.66}`, dupID)
+		res, err := http.Post(p.base+"/predict", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("id %s sent %d times while the database is down: %d, want %d", dupID, i+1, res.StatusCode, want)
+		}
+	}
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +251,7 @@ func TestBinarySIGTERMAndSIGKILL(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if m := missingIDs(t, db.URI, killOK); len(m) > 0 {
+	if m := missingIDs(t, db.URI, append(killOK, dupID)); len(m) > 0 {
 		t.Errorf("SIGKILL: %d ids answered 200 not stored exactly once: %v", len(m), m[:min(5, len(m))])
 	}
 	// /iterate needs the token from INGEST_TOKEN; /predict does not.

@@ -58,7 +58,8 @@ func ReadTargetsCSV(r io.Reader) ([]Target, error) {
 			if len(out) == 0 && len(seen) == 0 {
 				continue // header, e.g. "id,duration"
 			}
-			return nil, fmt.Errorf("%w: line %d: value %q is not a number", ErrBadTargets, line, vs)
+			// The value is not quoted: a file's content stays out of errors.
+			return nil, fmt.Errorf("%w: line %d: the value (second field) is not a number", ErrBadTargets, line)
 		}
 		if id == "" {
 			return nil, fmt.Errorf("%w: line %d: empty id", ErrBadTargets, line)

@@ -69,6 +69,8 @@ var (
 		Usage: "bound on reading a request's headers (slow clients are disconnected)", Commands: []string{Online}}
 	IdleTimeout = &Var{Env: "IDLE_TIMEOUT", Flag: "idle-timeout", Default: "2m0s",
 		Usage: "keep-alive connections idle longer are closed", Commands: []string{Online}}
+	IterateMaxRecords = &Var{Env: "ITERATE_MAX_RECORDS", Flag: "iterate-max-records", Default: "0",
+		Usage: "most records in one POST /iterate body; more: 413 (0: the monitoring config's service.iterate_max_records, default 20000)", Commands: []string{Online}}
 	IngestToken = &Var{Env: "INGEST_TOKEN", Flag: "ingest-token", Default: "",
 		Usage: "when set, /iterate/* and /monitor/* require 'Authorization: Bearer <token>' (prefer the variable: flags show in ps)", Commands: []string{Online}}
 	LogLevel = &Var{Env: "LOG_LEVEL", Flag: "log-level", Default: "info",
@@ -85,5 +87,5 @@ var All = []*Var{
 	ReportsDir, DataDir, MetricsAddr, OnlineAddr, MonitorConfig,
 	LogBatchSize, LogBatchDelay, LogQueueSize, LogWriters, LogWriteTimeout,
 	RequestTimeout, ShutdownTimeout, SpoolDir, SpoolMaxBytes, MaxConcurrent,
-	ReadHeaderTimeout, IdleTimeout, IngestToken, LogLevel, LogFormat, PprofAddr,
+	ReadHeaderTimeout, IdleTimeout, IterateMaxRecords, IngestToken, LogLevel, LogFormat, PprofAddr,
 }

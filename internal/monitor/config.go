@@ -73,6 +73,10 @@ type ServiceConfig struct {
 	EvidentlyMetricNames bool `yaml:"evidently_metric_names"`
 	// IterateMaxBodyBytes bounds a POST /iterate body (default 1 MiB).
 	IterateMaxBodyBytes int64 `yaml:"iterate_max_body_bytes"`
+	// IterateMaxRecords bounds the records of a POST /iterate body (default
+	// DefaultIterateMaxRecords); the online service's ITERATE_MAX_RECORDS, when
+	// set, takes its place.
+	IterateMaxRecords int `yaml:"iterate_max_records"`
 }
 
 // DatasetConfig describes one monitored dataset (the seed's `datasets.<name>`).
@@ -163,6 +167,10 @@ const (
 
 // DefaultIterateMaxBodyBytes bounds a POST /iterate body.
 const DefaultIterateMaxBodyBytes = 1 << 20
+
+// DefaultIterateMaxRecords bounds the records of a POST /iterate body: 1 MiB of
+// records of ~50 bytes.
+const DefaultIterateMaxRecords = 20000
 
 // ConfigError is one problem in a configuration file, located by key and line.
 type ConfigError struct {
@@ -351,6 +359,12 @@ func (c *Config) validate() error {
 	}
 	if s.IterateMaxBodyBytes == 0 {
 		s.IterateMaxBodyBytes = DefaultIterateMaxBodyBytes
+	}
+	if s.IterateMaxRecords < 0 {
+		add(c.errf("service.iterate_max_records", "must be >= 0, got %d", s.IterateMaxRecords))
+	}
+	if s.IterateMaxRecords == 0 {
+		s.IterateMaxRecords = DefaultIterateMaxRecords
 	}
 	if len(c.Datasets) == 0 {
 		add(c.errf("datasets", "at least one dataset is needed"))

@@ -22,7 +22,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 // smallConfig writes a CSV reference and a config around it; extra is appended to
 // the dataset block, service to the service block.
-func smallConfig(t *testing.T, refCSV, dataset, service string) *Config {
+func smallConfig(t testing.TB, refCSV, dataset, service string) *Config {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "ref.csv"), []byte(refCSV), 0o644); err != nil {

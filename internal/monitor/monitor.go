@@ -59,6 +59,7 @@ type dataset struct {
 	rcfg     report.Config
 	numNames []string
 	catNames []string
+	cols     map[string][]colRef // the fields /iterate reads, by name
 	period   time.Duration
 	minRef   int
 	// windowAge > 0 bounds the window by time (service.window_minutes).
@@ -132,6 +133,7 @@ func New(ctx context.Context, cfg *Config, reg prometheus.Registerer, logger *sl
 			period:   cfg.CalculationPeriod(),
 			minRef:   cfg.Service.MinReferenceSize,
 		}
+		d.cols = d.iterateColumns()
 		w := cfg.Service.WindowSize
 		d.window = newRing(w, len(d.numNames), len(d.catNames))
 		if cfg.Service.WindowMinutes > 0 {
@@ -323,47 +325,35 @@ func (m *Monitor) Observe(name string, row report.Row) {
 	}
 }
 
-// record is one decoded /iterate record, by column position.
-type record struct {
-	num    []float64
-	numOK  []bool
-	cat    []string
-	catOK  []bool
-	pred   float64
-	predOK bool
-	tgt    float64
-	tgtOK  bool
-}
-
-// observeRecords adds records, taking the lock for at most 256 at a time so that a
-// large /iterate body never holds up /predict for long.
-func (d *dataset) observeRecords(recs []record) {
-	d.mu.Lock()
-	for i := range recs {
-		if i > 0 && i%256 == 0 {
-			d.mu.Unlock()
-			d.mu.Lock()
+// observeRecords adds decoded /iterate records, taking the lock for one block (at
+// most 256 records) at a time so that a large body never holds up /predict for long.
+func (d *dataset) observeRecords(recs *iterRecords) {
+	nn, nc := len(d.numNames), len(d.catNames)
+	for _, b := range recs.blocks {
+		d.mu.Lock()
+		for k := 0; k < b.n; k++ {
+			r := d.target()
+			s := r.begin()
+			for j := 0; j < nn; j++ {
+				r.setNum(j, s, b.num[k*nn+j], b.numOK[k*nn+j])
+			}
+			for j := 0; j < nc; j++ {
+				r.setCat(j, s, b.cat[k*nc+j], b.catOK[k*nc+j])
+			}
+			r.setPrediction(s, b.pred[k], b.predOK[k])
+			r.setTarget(s, b.tgt[k], b.tgtOK[k])
+			d.commit(r)
 		}
-		rec := &recs[i]
-		r := d.target()
-		s := r.begin()
-		for j := range d.numNames {
-			r.setNum(j, s, rec.num[j], rec.numOK[j])
-		}
-		for j := range d.catNames {
-			r.setCat(j, s, rec.cat[j], rec.catOK[j])
-		}
-		r.setPrediction(s, rec.pred, rec.predOK)
-		r.setTarget(s, rec.tgt, rec.tgtOK)
-		d.commit(r)
+		d.mu.Unlock()
 	}
-	d.mu.Unlock()
-	d.observed.Add(float64(len(recs)))
-	for i := range recs {
-		if recs[i].predOK && finite(recs[i].pred) {
-			d.predHist.Observe(recs[i].pred * d.predScale)
-		} else {
-			d.noPredRows.Inc()
+	d.observed.Add(float64(recs.n))
+	for _, b := range recs.blocks {
+		for k := 0; k < b.n; k++ {
+			if b.predOK[k] && finite(b.pred[k]) {
+				d.predHist.Observe(b.pred[k] * d.predScale)
+			} else {
+				d.noPredRows.Inc()
+			}
 		}
 	}
 }

@@ -21,6 +21,7 @@ const (
 	MetricStoreMaxBatch       = "modelmon_store_max_batch_records"
 	MetricStoreWriteBatchSize = "modelmon_store_write_batch_records"
 	MetricStoreWriteDuration  = "modelmon_store_write_duration_seconds"
+	MetricStoreDrainConflicts = "modelmon_store_drain_conflicts_total"
 )
 
 // StoreMetrics exports the prediction log's health: the backlog and cumulative
@@ -32,7 +33,7 @@ type StoreMetrics struct {
 	batchSize prometheus.Histogram
 	writeDur  prometheus.Histogram
 
-	queue, batches, records, failed, dups, overloaded, maxBatch *prometheus.Desc
+	queue, batches, records, failed, dups, overloaded, maxBatch, conflicts *prometheus.Desc
 }
 
 // NewStoreMetrics registers the prediction-log metrics on reg; stats is typically
@@ -51,6 +52,8 @@ func NewStoreMetrics(reg prometheus.Registerer, stats func() store.LoggerStats) 
 		dups:       prometheus.NewDesc(MetricStoreDuplicates, "Prediction-log records refused as duplicate ids.", nil, nil),
 		overloaded: prometheus.NewDesc(MetricStoreOverloaded, "Prediction-log records refused because the queue was full.", nil, nil),
 		maxBatch:   prometheus.NewDesc(MetricStoreMaxBatch, "The most records one InsertMany carried so far.", nil, nil),
+		conflicts: prometheus.NewDesc(MetricStoreDrainConflicts,
+			"Spooled records acknowledged while the database was down and not stored at drain: their id was stored meanwhile, by another record or unverified.", nil, nil),
 	}
 	for _, c := range []prometheus.Collector{s.batchSize, s.writeDur, s} {
 		if err := reg.Register(c); err != nil {
@@ -68,7 +71,7 @@ func (s *StoreMetrics) ObserveWrite(n int, d time.Duration) {
 
 // Describe implements prometheus.Collector.
 func (s *StoreMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.queue, s.batches, s.records, s.failed, s.dups, s.overloaded, s.maxBatch} {
+	for _, d := range []*prometheus.Desc{s.queue, s.batches, s.records, s.failed, s.dups, s.overloaded, s.maxBatch, s.conflicts} {
 		ch <- d
 	}
 }
@@ -86,4 +89,5 @@ func (s *StoreMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(s.dups, prometheus.CounterValue, float64(st.Duplicates))
 	ch <- prometheus.MustNewConstMetric(s.overloaded, prometheus.CounterValue, float64(st.Overloaded))
 	ch <- prometheus.MustNewConstMetric(s.maxBatch, prometheus.GaugeValue, float64(st.MaxBatch))
+	ch <- prometheus.MustNewConstMetric(s.conflicts, prometheus.CounterValue, float64(st.DrainConflicts+st.DrainUnverified))
 }

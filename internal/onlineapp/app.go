@@ -33,6 +33,9 @@ type Options struct {
 	// Registry receives every metric; nil: a new registry with the Go, process and
 	// build-info collectors.
 	Registry *prometheus.Registry
+	// IterateMaxRecords, when > 0, bounds the records of a POST /iterate body in
+	// place of the config's service.iterate_max_records (ITERATE_MAX_RECORDS).
+	IterateMaxRecords int
 }
 
 // Run serves until ctx ends. Everything is assembled before the service listens, and
@@ -55,6 +58,9 @@ func Run(ctx context.Context, o Options) error {
 		cfg, err := monitor.LoadConfig(o.MonitorConfig)
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
+		}
+		if o.IterateMaxRecords > 0 {
+			cfg.Service.IterateMaxRecords = o.IterateMaxRecords
 		}
 		if so.Model == nil {
 			if so.Model, err = model.Load(so.ModelPath); err != nil {

@@ -259,8 +259,14 @@ func (svc *Service) Serve(ctx context.Context) error {
 }
 
 // RegisterSpoolMetrics registers the gauges modelmon_spool_records and
-// modelmon_spool_bytes: the spool's backlog (records not yet drained to the database).
+// modelmon_spool_bytes (the spool's backlog: records not yet drained to the database)
+// and the counters of what the spool lost or refused: corrupt frames skipped, torn
+// tails truncated, failed fsyncs.
 func RegisterSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) error {
+	counter := func(name, help string, v func(spool.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(sp.Stats())) })
+	}
 	for _, c := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelmon_spool_records",
 			Help: "Predictions in the on-disk spool not yet drained to the database."},
@@ -268,6 +274,14 @@ func RegisterSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelmon_spool_bytes",
 			Help: "Bytes of the on-disk spool's segment files."},
 			func() float64 { return float64(sp.Stats().Bytes) }),
+		counter("modelmon_spool_corrupt_bytes_total", "Bytes of corrupt spool frames skipped (their records are lost).",
+			func(s spool.Stats) int64 { return s.CorruptBytes }),
+		counter("modelmon_spool_corrupt_frames_total", "Corrupt spool frames skipped (estimated from their sync markers).",
+			func(s spool.Stats) int64 { return s.CorruptFrames }),
+		counter("modelmon_spool_truncated_bytes_total", "Bytes of torn spool tails cut off at start (appends cut by a crash).",
+			func(s spool.Stats) int64 { return s.TruncatedBytes }),
+		counter("modelmon_spool_fsync_errors_total", "Failed fsyncs of the spool (their appends were answered with an error).",
+			func(s spool.Stats) int64 { return s.SyncErrors }),
 	} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("spool metrics: %w", err)

@@ -1,15 +1,22 @@
 package spool
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -78,9 +85,8 @@ func TestAppendReopenDrainInOrder(t *testing.T) {
 	if st := s.Stats(); st.Records != 0 || st.Bytes != 0 || st.Segments != 0 {
 		t.Fatalf("after drain %+v", st)
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 0 {
-		t.Fatalf("files left: %v", ents)
+	if segs, _ := filepath.Glob(filepath.Join(dir, "*"+segExt)); len(segs) != 0 {
+		t.Fatalf("segments left: %v", segs)
 	}
 }
 
@@ -124,26 +130,23 @@ func TestTornTailTruncated(t *testing.T) {
 		}
 	}
 	s.Close()
-	ents, _ := os.ReadDir(dir)
-	path := filepath.Join(dir, ents[0].Name())
+	path := onlySegment(t, dir)
 	data, _ := os.ReadFile(path)
-	frame := len(data) / 10
+	frame := (len(data) - len(fileMagic)) / 10
 	for _, tc := range []struct {
 		name string
 		data []byte
 		keep int
 	}{
 		{"short header", append(bytes.Clone(data), 1, 2, 3), 10},
+		{"short marker", append(bytes.Clone(data), frameMagic[:3]...), 10},
 		{"short record", data[:len(data)-3], 9},
 		{"bad checksum", func() []byte { d := bytes.Clone(data); d[len(d)-1] ^= 0xff; return d }(), 9},
-		{"bad length", func() []byte {
+		{"bad length in the last frame", func() []byte {
 			d := bytes.Clone(data)
-			d[4*frame] = 0
-			d[4*frame+1] = 0
-			d[4*frame+2] = 0
-			d[4*frame+3] = 0xff
+			binary.LittleEndian.PutUint32(d[len(fileMagic)+9*frame+4:], 0xff000000)
 			return d
-		}(), 4},
+		}(), 9},
 		{"zeros", append(bytes.Clone(data), make([]byte, 64)...), 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,6 +165,9 @@ func TestTornTailTruncated(t *testing.T) {
 			if !strings.Contains(logs.String(), "torn or corrupt tail truncated") {
 				t.Errorf("no log line: %s", logs.String())
 			}
+			if st := s.Stats(); st.TruncatedBytes <= 0 || st.CorruptBytes != 0 {
+				t.Errorf("stats %+v: want truncated bytes and no corrupt ones", st)
+			}
 			// Appending after the truncation yields a readable spool.
 			if err := s.Append([][]byte{rec(99)}); err != nil {
 				t.Fatal(err)
@@ -176,6 +182,288 @@ func TestTornTailTruncated(t *testing.T) {
 			}
 			s.Close()
 		})
+	}
+}
+
+func onlySegment(t *testing.T, dir string) string {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*"+segExt))
+	if len(segs) != 1 {
+		t.Fatalf("want one segment, got %v", segs)
+	}
+	return segs[0]
+}
+
+// TestCorruptFrameInTheMiddle damages frames inside a segment: only they are lost,
+// the records after them are kept in order, and the loss is counted and logged.
+func TestCorruptFrameInTheMiddle(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := s.Append([][]byte{rec(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	path := onlySegment(t, dir)
+	data, _ := os.ReadFile(path)
+	frame := (len(data) - len(fileMagic)) / 10
+	at := func(i int) int { return len(fileMagic) + i*frame }
+	for _, tc := range []struct {
+		name   string
+		damage func(d []byte)
+		lost   []int // records lost
+		frames int64 // frames counted as lost
+	}{
+		{"payload byte", func(d []byte) { d[at(4)+headerLen+2] ^= 0x01 }, []int{4}, 1},
+		{"checksum", func(d []byte) { d[at(4)+9] ^= 0x80 }, []int{4}, 1},
+		{"length claims more than the segment", func(d []byte) { binary.LittleEndian.PutUint32(d[at(4)+4:], 1<<20) }, []int{4}, 1},
+		{"length claims the next frame", func(d []byte) { binary.LittleEndian.PutUint32(d[at(4)+4:], uint32(2*frame-headerLen)) }, []int{4}, 1},
+		{"marker", func(d []byte) { d[at(4)] = 0 }, []int{4}, 1},
+		{"first frame", func(d []byte) { d[at(0)+headerLen] ^= 0xff }, []int{0}, 1},
+		{"two frames zeroed", func(d []byte) { clear(d[at(6)+3 : at(8)-1]) }, []int{6, 7}, 1},
+		{"two frames, markers kept", func(d []byte) { d[at(2)+headerLen] ^= 1; d[at(3)+headerLen] ^= 1 }, []int{2, 3}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := bytes.Clone(data)
+			tc.damage(d)
+			p := filepath.Join(dir, filepath.Base(path))
+			if err := os.WriteFile(p, d, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			s, err := Open(Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			st := s.Stats()
+			lostBytes := int64(len(tc.lost) * frame)
+			if st.Records != int64(10-len(tc.lost)) || st.CorruptBytes != lostBytes || st.CorruptFrames != tc.frames || st.TruncatedBytes != 0 {
+				t.Errorf("stats %+v: want %d records, %d corrupt bytes in %d frames", st, 10-len(tc.lost), lostBytes, tc.frames)
+			}
+			if !strings.Contains(logs.String(), "corrupt frames skipped") || !strings.Contains(logs.String(), fmt.Sprintf("lost_bytes=%d", lostBytes)) {
+				t.Errorf("log: %s", logs.String())
+			}
+			var want [][]byte
+			for i := 0; i < 10; i++ {
+				if !slices.Contains(tc.lost, i) {
+					want = append(want, rec(i))
+				}
+			}
+			if got := drainAll(t, s); !slices.EqualFunc(got, want, bytes.Equal) {
+				t.Errorf("drained %q, want %q", got, want)
+			}
+			// Open counted the loss; the drain did not count it again.
+			if st2 := s.Stats(); st2.CorruptBytes != lostBytes {
+				t.Errorf("after drain: corrupt bytes %d, want %d", st2.CorruptBytes, lostBytes)
+			}
+		})
+	}
+}
+
+// TestFormat1SegmentStillRead: a segment written by the previous version (frames
+// without marker, no segment header) is replayed, and new appends go to format 2.
+func TestFormat1SegmentStillRead(t *testing.T) {
+	dir := t.TempDir()
+	var old []byte
+	for i := 0; i < 3; i++ {
+		r := rec(i)
+		old = binary.LittleEndian.AppendUint32(old, uint32(len(r)))
+		old = binary.LittleEndian.AppendUint32(old, crc32.Checksum(r, castagnoli))
+		old = append(old, r...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d%s", 7, segExt)), old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Append([][]byte{rec(3)}); err != nil {
+		t.Fatal(err)
+	}
+	got := drainAll(t, s)
+	want := [][]byte{rec(0), rec(1), rec(2), rec(3)}
+	if !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("drained %q, want %q", got, want)
+	}
+}
+
+// failingFile is a real segment file whose Sync fails while fail is set.
+type failingFile struct {
+	*os.File
+	fail *atomic.Bool
+}
+
+func (f failingFile) Sync() error {
+	if f.fail.Load() {
+		return errors.New("injected EIO")
+	}
+	return f.File.Sync()
+}
+
+func failingOpen(fail *atomic.Bool) func(string, int, os.FileMode) (File, error) {
+	return func(name string, flag int, perm os.FileMode) (File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err != nil {
+			return nil, err
+		}
+		return failingFile{f, fail}, nil
+	}
+}
+
+// TestFsyncFailureNotAcknowledged: an append whose fsync fails gets the error, whether
+// its own group commit or a Seal ran the fsync, and the spool goes on in a new segment.
+func TestFsyncFailureNotAcknowledged(t *testing.T) {
+	var fail atomic.Bool
+	s, err := Open(Options{Dir: t.TempDir(), OpenFile: failingOpen(&fail), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Append([][]byte{rec(0)}); err != nil {
+		t.Fatal(err)
+	}
+	// 1. The append's own fsync fails.
+	fail.Store(true)
+	if err := s.Append([][]byte{rec(1)}); err == nil {
+		t.Fatal("append acknowledged although its fsync failed")
+	}
+	fail.Store(false)
+	if err := s.Append([][]byte{rec(2)}); err != nil {
+		t.Fatalf("append after the failure: %v", err)
+	}
+	if st := s.Stats(); st.SyncErrors != 1 || st.Segments != 2 {
+		t.Errorf("stats %+v: want 1 sync error and the failed segment retired", st)
+	}
+	// 2. A Seal runs the fsync of an append written before it (the append has not
+	// reached its own fsync yet).
+	seq, err := s.write(appendFrame(nil, rec(3)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	if err := s.Seal(); err == nil {
+		t.Error("Seal succeeded with a failing fsync")
+	}
+	fail.Store(false)
+	if err := s.syncTo(seq); err == nil {
+		t.Error("append reported durable although the Seal's fsync failed")
+	}
+	if len(s.failures) != 0 {
+		t.Errorf("failure records left: %+v", s.failures)
+	}
+	// 3. Many concurrent appends over a failing fsync: none is acknowledged.
+	fail.Store(true)
+	var wg sync.WaitGroup
+	var acked atomic.Int64
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.Append([][]byte{rec(100 + g)}) == nil {
+				acked.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := acked.Load(); n != 0 {
+		t.Errorf("%d appends acknowledged with a failing fsync", n)
+	}
+	fail.Store(false)
+	// Records whose fsync failed may still be in the files (and be drained): the
+	// error says "may or may not". Record 0 and 2, acknowledged, must be there.
+	got := drainAll(t, s)
+	for _, want := range [][]byte{rec(0), rec(2)} {
+		if !slices.ContainsFunc(got, func(r []byte) bool { return bytes.Equal(r, want) }) {
+			t.Errorf("acknowledged %q not drained (got %q)", want, got)
+		}
+	}
+}
+
+// TestLockInProcess: a second Open of a locked directory fails with ErrLocked, names
+// the directory and this pid; after Close the directory opens again.
+func TestLockInProcess(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Options{Dir: dir})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+}
+
+// TestHelperHoldSpool is the child of TestLockAcrossProcesses: it opens the spool
+// directory named by SPOOL_TEST_HOLD, says so, and holds it until stdin closes.
+func TestHelperHoldSpool(t *testing.T) {
+	dir := os.Getenv("SPOOL_TEST_HOLD")
+	if dir == "" {
+		t.Skip("helper process")
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(3)
+	}
+	if err := s.Append([][]byte{rec(1)}); err != nil {
+		fmt.Println("append:", err)
+		os.Exit(3)
+	}
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	s.Close()
+	os.Exit(0)
+}
+
+// TestLockAcrossProcesses: while another process holds the directory, Open fails
+// naming it and that process's pid; a second process fails at start the same way;
+// once the holder is killed (SIGKILL: no Close), the directory opens again.
+func TestLockAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperHoldSpool$")
+	child.Env = append(os.Environ(), "SPOOL_TEST_HOLD="+dir)
+	stdin, _ := child.StdinPipe()
+	out, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("child: %q %v", line, err)
+	}
+	_, err = Open(Options{Dir: dir})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", child.Process.Pid)) {
+		t.Fatalf("Open while another process holds the directory: %v", err)
+	}
+	t.Logf("refused: %v", err)
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open after the holder was killed: %v", err)
+	}
+	defer s.Close()
+	if n := s.Len(); n != 1 {
+		t.Errorf("the killed holder's record: %d records, want 1", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,11 +62,23 @@ type LoggerOptions struct {
 	// Spool, when set, takes the batches the database does not acknowledge (it
 	// is unreachable, times out, or fails the whole batch): their callers get nil
 	// once the records are durable in the spool, and a background drainer
-	// inserts them when the database answers again (duplicate ids count as
-	// stored, so a drain can be repeated). While the database is known to be down
-	// batches go to the spool at once. The caller opens and closes the spool;
-	// Close drains what it can before returning.
+	// inserts them when the database answers again. While the database is known
+	// to be down batches go to the spool at once. The caller opens and closes the
+	// spool; Close drains what it can before returning.
+	//
+	// Duplicate ids: a record whose _id is already in the spool, or among the
+	// RecentIDs last ids this process had acknowledged, gets ErrDuplicateID as it
+	// would from the database, also while the database is down. What cannot be
+	// checked then (ids stored by other processes, or by this one before its
+	// recent ids) is found at drain: a spooled record whose id is already stored is
+	// not stored again; it is counted as DrainDuplicates when the stored document
+	// is the same record (an earlier write or drain did reach the database) and as
+	// DrainConflicts, logged with its id at error level, when it is another record:
+	// that one was acknowledged and is not stored.
 	Spool *spool.Spool
+	// RecentIDs is how many acknowledged ids a Logger with a Spool remembers for the
+	// duplicate check above (default DefaultRecentIDs, about 12 MB; negative: none).
+	RecentIDs int
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
 	DrainInterval time.Duration
@@ -103,6 +116,9 @@ func (o *LoggerOptions) setDefaults() {
 	if o.DrainInterval <= 0 {
 		o.DrainInterval = DefaultDrainInterval
 	}
+	if o.RecentIDs == 0 {
+		o.RecentIDs = DefaultRecentIDs
+	}
 }
 
 // LoggerStats are cumulative counters of a Logger.
@@ -122,6 +138,11 @@ type LoggerStats struct {
 	SpoolBytes   int64 `json:"spool_bytes"`   // backlog: bytes of the spool's files now
 	SpoolFull    int64 `json:"spool_full"`    // records refused with ErrSpoolFull
 	DBDown       bool  `json:"db_down"`       // the last write to the database failed
+
+	// Spooled records not stored at drain because their id was stored already:
+	DrainDuplicates int64 `json:"drain_duplicates"` // the same record (an earlier write or drain reached the database)
+	DrainConflicts  int64 `json:"drain_conflicts"`  // another record with that id (acknowledged, and not stored)
+	DrainUnverified int64 `json:"drain_unverified"` // not compared (the lookup failed); logged as possible conflicts
 }
 
 // Logger is a group-commit writer to one collection: Log queues a document and waits
@@ -144,6 +165,9 @@ type Logger struct {
 
 	dbDown                      atomic.Bool
 	spooled, drained, spoolFull atomic.Int64
+	ids                         *idIndex // with a spool: the duplicate check while spooling
+	drainDups, drainConflicts   atomic.Int64
+	drainUnverified             atomic.Int64
 	drainStop, drainDone        chan struct{}
 	drainMu                     sync.Mutex
 	drainClosed                 bool
@@ -179,10 +203,34 @@ func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 		close(l.done)
 	}()
 	if opts.Spool != nil {
+		l.ids = newIDIndex(opts.RecentIDs)
+		l.indexSpool()
 		l.drainStop, l.drainDone = make(chan struct{}), make(chan struct{})
 		go l.drainer()
 	}
 	return l
+}
+
+// indexSpool adds the ids of the records already in the spool (from a previous run)
+// to the duplicate check.
+func (l *Logger) indexSpool() {
+	n := 0
+	l.ids.mu.Lock()
+	defer l.ids.mu.Unlock()
+	err := l.opts.Spool.Scan(func(rec []byte) error {
+		if h, ok := l.ids.hashID(rec); ok {
+			l.ids.addSpooledLocked(h)
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		l.opts.Logger.Error("prediction log: reading the spool's ids failed; duplicates of spooled records are found only at drain", "indexed", n, "err", err)
+		return
+	}
+	if n > 0 {
+		l.opts.Logger.Info("prediction log: ids of the spooled records indexed for the duplicate check", "records", n)
+	}
 }
 
 // Options returns the options in force (defaults applied).
@@ -332,8 +380,9 @@ func (l *Logger) drainer() {
 	}
 }
 
-// insertIdempotent inserts spooled records; a duplicate id means the record is
-// already stored (an earlier drain or the write that failed did reach the database).
+// insertIdempotent inserts spooled records. A duplicate id means the id is stored
+// already: by the write that failed or an earlier drain (the same record), or by
+// another process (another record, acknowledged by this one: counted and logged).
 func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 	docs := make([]any, len(recs))
 	for i, r := range recs {
@@ -353,47 +402,166 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 			l.dbDown.Store(true)
 			return fmt.Errorf("%w: drain batch of %d: %w", ErrWrite, len(recs), err)
 		}
+		var dups []bson.Raw
 		for _, we := range bwe.WriteErrors {
+			if we.Index < 0 || we.Index >= len(recs) {
+				continue
+			}
 			if isDuplicate(we) {
+				dups = append(dups, recs[we.Index])
 				continue
 			}
 			// The database refuses this document for good: retrying would block the
 			// spool forever.
-			id := ""
-			if we.Index >= 0 && we.Index < len(recs) {
-				if v, lerr := bson.Raw(recs[we.Index]).LookupErr("_id"); lerr == nil {
-					id = v.String()
-				}
-			}
 			l.failed.Add(1)
-			l.opts.Logger.Error("prediction log: spooled record rejected by the database; dropped", "id", id, "code", we.Code, "err", we.Message)
+			l.opts.Logger.Error("prediction log: spooled record rejected by the database; dropped", "id", idString(recs[we.Index]), "code", we.Code, "err", we.Message)
+		}
+		if len(dups) > 0 {
+			// An id this process acknowledged (an earlier drain, or a write) is
+			// this record: a spooled id is never acknowledged again. The others
+			// are compared with the stored documents.
+			unknown := dups[:0]
+			l.ids.mu.Lock()
+			for _, d := range dups {
+				if h, ok := l.ids.hashID(d); ok {
+					if _, mine := l.ids.recent[h]; mine {
+						continue
+					}
+				}
+				unknown = append(unknown, d)
+			}
+			l.ids.mu.Unlock()
+			l.drainDups.Add(int64(len(dups) - len(unknown)))
+			if len(unknown) > 0 {
+				l.checkDrainDuplicates(ctx, unknown)
+			}
 		}
 	}
 	l.dbDown.Store(false)
 	l.drained.Add(int64(len(recs)))
+	// The ids are in the database now: from the spool's index to the recent ones.
+	l.ids.mu.Lock()
+	for _, r := range recs {
+		if h, ok := l.ids.hashID(r); ok {
+			l.ids.removeSpooledLocked(h)
+			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+		}
+	}
+	l.ids.mu.Unlock()
 	return nil
 }
 
+// checkDrainDuplicates compares spooled records refused as duplicates at drain with
+// the stored documents of their ids (one query), and counts and logs them.
+func (l *Logger) checkDrainDuplicates(ctx context.Context, dups []bson.Raw) {
+	ids := make(bson.A, len(dups))
+	for i, d := range dups {
+		ids[i] = d.Lookup("_id")
+	}
+	stored := map[string]bson.Raw{}
+	fctx, cancel := context.WithTimeout(ctx, l.opts.WriteTimeout)
+	defer cancel()
+	cur, err := l.coll.Find(fctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err == nil {
+		for cur.Next(fctx) {
+			doc := bson.Raw(bytes.Clone(cur.Current))
+			stored[idString(doc)] = doc
+		}
+		err = cur.Err()
+		_ = cur.Close(fctx)
+	}
+	if err != nil {
+		l.drainUnverified.Add(int64(len(dups)))
+		l.opts.Logger.Error("prediction log: spooled records not stored, their ids are stored already; the stored documents could not be compared (possible conflicts)",
+			"records", len(dups), "ids", idList(dups), "err", err)
+		return
+	}
+	var same int
+	var conflicts []bson.Raw
+	for _, d := range dups {
+		if s, ok := stored[idString(d)]; ok && bytes.Equal(s, d) {
+			same++
+		} else {
+			conflicts = append(conflicts, d)
+		}
+	}
+	l.drainDups.Add(int64(same))
+	if same > 0 {
+		l.opts.Logger.Info("prediction log: spooled records already stored (an earlier write or drain reached the database)", "records", same)
+	}
+	if len(conflicts) > 0 {
+		l.drainConflicts.Add(int64(len(conflicts)))
+		l.opts.Logger.Error("prediction log: spooled records acknowledged while the database was down are not stored: another record with the same id was stored meanwhile (by another process)",
+			"records", len(conflicts), "ids", idList(conflicts))
+	}
+}
+
+// idString is doc's _id for logs and lookups ("" without one).
+func idString(doc bson.Raw) string {
+	v, err := doc.LookupErr("_id")
+	if err != nil {
+		return ""
+	}
+	if s, ok := v.StringValueOK(); ok {
+		return s
+	}
+	return v.String()
+}
+
+// idList is up to 20 ids of docs, for a log line.
+func idList(docs []bson.Raw) []string {
+	out := make([]string, 0, min(len(docs), 20))
+	for _, d := range docs[:min(len(docs), 20)] {
+		out = append(out, idString(d))
+	}
+	return out
+}
+
 // spoolBatch writes a batch that the database did not take to the spool and answers
-// its callers.
+// its callers. A record whose id is in the spool already, was acknowledged recently,
+// or comes twice in the batch gets ErrDuplicateID and is not spooled.
 func (l *Logger) spoolBatch(batch []*pending, cause error) {
-	recs := make([][]byte, len(batch))
-	for i, p := range batch {
-		recs[i] = p.doc
+	recs := make([][]byte, 0, len(batch))
+	keep := make([]*pending, 0, len(batch))
+	var hashes []uint64
+	l.ids.mu.Lock()
+	for _, p := range batch {
+		h, ok := l.ids.hashID(p.doc)
+		if ok && l.ids.knownLocked(h) {
+			l.dups.Add(1)
+			p.done <- ErrDuplicateID
+			continue
+		}
+		if ok {
+			l.ids.addSpooledLocked(h) // reserved: a second record of the batch is a duplicate
+			hashes = append(hashes, h)
+		}
+		recs = append(recs, p.doc)
+		keep = append(keep, p)
+	}
+	l.ids.mu.Unlock()
+	if len(keep) == 0 {
+		return
 	}
 	err := l.opts.Spool.Append(recs)
-	n := int64(len(batch))
-	switch {
-	case err == nil:
+	n := int64(len(keep))
+	if err == nil {
 		l.spooled.Add(n)
 		if cause != nil {
 			l.opts.Logger.Warn("prediction log: database write failed; batch spooled", "records", n,
 				"spool_records", l.opts.Spool.Len(), "err", cause)
 		}
-		for _, p := range batch {
+		for _, p := range keep {
 			p.done <- nil
 		}
 		return
+	}
+	l.ids.mu.Lock()
+	for _, h := range hashes {
+		l.ids.removeSpooledLocked(h)
+	}
+	l.ids.mu.Unlock()
+	switch {
 	case errors.Is(err, spool.ErrFull):
 		l.spoolFull.Add(n)
 		err = ErrSpoolFull
@@ -402,7 +570,7 @@ func (l *Logger) spoolBatch(batch []*pending, cause error) {
 		err = fmt.Errorf("%w: spool: %w", ErrWrite, err)
 	}
 	l.opts.Logger.Error("prediction log: batch neither in the database nor in the spool", "records", n, "err", err, "cause", cause)
-	for _, p := range batch {
+	for _, p := range keep {
 		p.done <- err
 	}
 }
@@ -424,6 +592,7 @@ func (l *Logger) Stats() LoggerStats {
 		st.Spooled, st.Drained, st.SpoolFull = l.spooled.Load(), l.drained.Load(), l.spoolFull.Load()
 		st.SpoolRecords, st.SpoolBytes = sp.Records, sp.Bytes
 		st.DBDown = l.dbDown.Load()
+		st.DrainDuplicates, st.DrainConflicts, st.DrainUnverified = l.drainDups.Load(), l.drainConflicts.Load(), l.drainUnverified.Load()
 	}
 	return st
 }
@@ -512,6 +681,16 @@ func (l *Logger) write(batch []*pending, docs []any) {
 		l.spoolBatch(batch, nil)
 		return
 	}
+	if l.opts.Spool != nil && !l.ids.spoolEmpty() {
+		// A record whose id waits in the spool would be stored before the
+		// spooled one, which was acknowledged first: refuse it as the database
+		// will once the spool is drained.
+		batch, docs = l.refuseSpooled(batch, docs)
+		if len(batch) == 0 {
+			return
+		}
+		n = int64(len(batch))
+	}
 	ctx, cancel := context.WithTimeout(l.writeCtx, l.opts.WriteTimeout)
 	began := time.Now()
 	stampAll(docs, began) // mongodb.FieldStoredAt; the spool keeps the unstamped p.doc
@@ -522,6 +701,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 	}
 	if err == nil {
 		l.records.Add(n)
+		l.rememberAcked(batch, nil)
 		for _, p := range batch {
 			p.done <- nil
 		}
@@ -559,6 +739,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 		l.opts.Logger.Error("prediction log: record rejected", "code", we.Code, "err", we.Message)
 	}
 	l.records.Add(n - int64(len(errs)))
+	l.rememberAcked(batch, errs)
 	for i, p := range batch {
 		p.done <- errs[i]
 	}
@@ -570,4 +751,41 @@ func isDuplicate(we mongo.BulkWriteError) bool {
 		return true
 	}
 	return false
+}
+
+// refuseSpooled answers ErrDuplicateID to the records of batch whose id is in the
+// spool and returns the others (batch and docs filtered in place).
+func (l *Logger) refuseSpooled(batch []*pending, docs []any) ([]*pending, []any) {
+	kept := 0
+	for _, p := range batch {
+		if h, ok := l.ids.hashID(p.doc); ok && l.ids.spoolHas(h) {
+			l.dups.Add(1)
+			p.done <- ErrDuplicateID
+			continue
+		}
+		batch[kept] = p
+		docs[kept] = p.doc
+		kept++
+	}
+	clear(batch[kept:])
+	clear(docs[kept:])
+	return batch[:kept], docs[:kept]
+}
+
+// rememberAcked adds the ids of the records of batch the database acknowledged (no
+// entry in errs) to the recent ids of the duplicate check.
+func (l *Logger) rememberAcked(batch []*pending, errs map[int]error) {
+	if l.ids == nil || l.opts.RecentIDs <= 0 {
+		return
+	}
+	l.ids.mu.Lock()
+	defer l.ids.mu.Unlock()
+	for i, p := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		if h, ok := l.ids.hashID(p.doc); ok {
+			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+		}
+	}
 }
