@@ -581,6 +581,7 @@ type qualityResult struct {
 	missingShare  *float64
 	newCategories *int
 	outOfRange    *float64
+	implausible   *int
 }
 
 func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Duration, refKind string) *result {
@@ -639,7 +640,7 @@ func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Durati
 			if slices.Contains(d.catNames, n) {
 				qr.newCategories = q.NewCount
 			} else {
-				qr.outOfRange = q.OutOfRangeShare
+				qr.outOfRange, qr.implausible = q.OutOfRangeShare, q.Implausible
 				if qr.outOfRange == nil && q.OutOfRangeCount != nil && q.Count > 0 {
 					v := float64(*q.OutOfRangeCount) / float64(q.Count)
 					qr.outOfRange = &v

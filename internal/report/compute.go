@@ -77,6 +77,10 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 		if err != nil {
 			return nil, fmt.Errorf("current column %q: %w", name, err)
 		}
+		if pr, ok := cfg.PlausibleRanges[name]; ok {
+			metrics.CountImplausible(&rq, rc, pr)
+			metrics.CountImplausible(&cq, cc, pr)
+		}
 		r.DataQuality.Reference[name], r.DataQuality.Current[name] = rq, cq
 		rv, cv := presentNum(rc), presentNum(cc)
 		if len(rv) == 0 || len(cv) == 0 {
