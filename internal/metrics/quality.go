@@ -171,7 +171,7 @@ func numQualitySorted(xs []float64, rows int) ColumnQuality {
 	q.Min, q.Max = pf(xs[0]), pf(xs[n-1])
 	q.P25, q.P50, q.P75 = pf(QuantileSorted(0.25, xs)), pf(QuantileSorted(0.5, xs)), pf(QuantileSorted(0.75, xs))
 	m, sd := meanStd(xs)
-	q.Mean = pf(m)
+	q.Mean = pf(min(max(m, xs[0]), xs[n-1])) // rounding must not leave [min, max]
 	if n > 1 {
 		if isFinite(sd) {
 			q.Std = pf(sd)

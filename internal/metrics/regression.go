@@ -468,9 +468,9 @@ func numBias(under, majority, over, overall, lo, hi float64) FeatureBias {
 		fb.Range = 0
 	case math.IsInf(hi-lo, 0) || math.IsInf(over-under, 0):
 		// Halves cannot overflow; the ratio is the same (both means lie in [lo, hi]).
-		fb.Range = 100 * math.Abs(over/2-under/2) / (hi/2 - lo/2)
+		fb.Range = 100 * (math.Abs(over/2-under/2) / (hi/2 - lo/2))
 	default:
-		fb.Range = 100 * math.Abs(over-under) / (hi - lo)
+		fb.Range = 100 * (math.Abs(over-under) / (hi - lo))
 	}
 	return fb
 }
@@ -556,7 +556,8 @@ func regressionHalved(target, pred []float64, features map[string]Feature) (Regr
 	if err != nil {
 		return Regression{}, err
 	}
-	r.Overflow = nil
+	// What overflows at half scale (left NaN, named in Overflow) overflows at full
+	// scale too; doubling may overflow more (named by markOverflow below).
 	r.ME, r.MAE, r.RMSE, r.ErrorStd, r.MaxAbsError = 2*r.ME, 2*r.MAE, 2*r.RMSE, 2*r.ErrorStd, 2*r.MaxAbsError
 	for k, v := range r.ErrorQuantiles {
 		r.ErrorQuantiles[k] = 2 * v
