@@ -67,7 +67,7 @@ func EnergyDistance(u, v []float64) (float64, error) {
 		return 0, fmt.Errorf("energy distance: %w", err)
 	}
 	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
-		return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / s, nil
+		return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / math.Sqrt(s), nil
 	}
 	return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(u), sortedCopy(v)), nil
 }
@@ -78,7 +78,7 @@ func EnergyDistanceSorted(u, v []float64) (float64, error) {
 		return 0, fmt.Errorf("energy distance: %w", err)
 	}
 	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
-		return math.Sqrt2 * cdfDistanceSorted(2, scaled(u, s), scaled(v, s)) / s, nil
+		return math.Sqrt2 * cdfDistanceSorted(2, scaled(u, s), scaled(v, s)) / math.Sqrt(s), nil
 	}
 	return math.Sqrt2 * cdfDistanceSorted(2, u, v), nil
 }

@@ -307,7 +307,9 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 // Numerical inputs have been multiplied by scale (a power of two, see
 // pow2Scale): every test is invariant under it except "wasserstein" (whose
 // floor of the reference's std, 0.001, is scaled with the data) and "ed"
-// (divided by scale).
+// (homogeneous of degree 1/2: divided by √scale). empirical_mmd's fallback
+// bandwidth sqrt(1/2) (median squared distance 0) then applies to the rescaled
+// values; unscaled, such data give kernel values of exp(-Inf) = 0.
 func compute(name string, ref, cur Column, scale float64) (stat, p float64, err error) {
 	wrap := func(s, p float64, err error) (float64, float64, error) {
 		if err != nil && !strings.HasPrefix(err.Error(), name) {
@@ -328,7 +330,7 @@ func compute(name string, ref, cur Column, scale float64) (stat, p float64, err 
 		case "wasserstein":
 			return wassersteinNormSorted(ref.Num, rs, cs, 0.001*scale), 0, nil
 		}
-		return math.Sqrt2 * cdfDistanceSorted(2, rs, cs) / scale, 0, nil
+		return math.Sqrt2 * cdfDistanceSorted(2, rs, cs) / math.Sqrt(scale), 0, nil
 	case "anderson":
 		return wrap(AndersonKSamp(ref.Num, cur.Num))
 	case "cramer_von_mises":
@@ -392,6 +394,9 @@ func BinnedShares(ref, cur Column, floor bool) (refShares, curShares []float64, 
 	if ref.Kind == Numerical {
 		if err := checkPair(ref.Num, cur.Num); err != nil {
 			return nil, nil, fmt.Errorf("binned shares: %w", err)
+		}
+		if s := pow2Scale(max(maxAbs(ref.Num), maxAbs(cur.Num))); s != 1 { // shares are scale free
+			ref.Num, cur.Num = scaled(ref.Num, s), scaled(cur.Num, s)
 		}
 	}
 	return binnedShares(ref, cur, floor)
