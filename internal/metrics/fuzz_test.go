@@ -228,3 +228,51 @@ func FuzzQuantileSorted(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNumSummary: the mergeable summary's mean and std agree with the exact
+// reference, whether built at once, merged from two halves or sent through JSON.
+func FuzzNumSummary(f *testing.F) {
+	addExtremeSeeds(f)
+	f.Fuzz(func(t *testing.T, a, b, c float64, n uint8, mix uint64) {
+		if !finiteAll(a, b, c) {
+			return
+		}
+		xs := fuzzSample([]float64{a, b, c}, n, mix)
+		whole := NewNumSummary()
+		must(t, whole.AddColumn(NumColumn{Values: xs}))
+		h1, h2 := NewNumSummary(), NewNumSummary()
+		must(t, h1.AddColumn(NumColumn{Values: xs[:len(xs)/2]}))
+		must(t, h2.AddColumn(NumColumn{Values: xs[len(xs)/2:]}))
+		b1, err := json.Marshal(h1)
+		if err != nil {
+			t.Fatalf("encode summary of %v: %v", xs[:len(xs)/2], err)
+		}
+		var back NumSummary
+		must(t, json.Unmarshal(b1, &back))
+		must(t, back.Merge(h2))
+		m := maxAbsOf(xs)
+		for name, s := range map[string]*NumSummary{"whole": whole, "merged": &back} {
+			if !near(s.Mean(), bigMean(xs), 1e-12*m+1e-300) || s.Mean() < s.Min() || s.Mean() > s.Max() {
+				t.Errorf("%s: mean of %v: %v, exact %v", name, xs, s.Mean(), bigMean(xs))
+			}
+			if _, err := json.Marshal(s); err != nil {
+				t.Errorf("%s: encode: %v", name, err)
+			}
+			if len(xs) < 2 {
+				continue
+			}
+			sd := bigStd(xs)
+			if st := s.Std(); isFinite(st) {
+				if !near(st, sd, 1e-9*m+1e-300) {
+					t.Errorf("%s: std of %v: %v, exact %v", name, xs, st, sd)
+				}
+			} else if math.IsNaN(st) || bigBeyond(sd, false) {
+				t.Errorf("%s: std of %v: %v, exact %v", name, xs, st, sd)
+			}
+			q := NumericQualityFromSummary(s, nil)
+			if _, err := json.Marshal(q); err != nil {
+				t.Errorf("%s: encode quality: %v", name, err)
+			}
+		}
+	})
+}
