@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -496,8 +497,20 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 		rep.PerformanceEstimate = m.estimate(d, cur)
 	}
 	elapsed = time.Since(start)
+	// The report is encoded once here, so that GET /monitor/{dataset}/report
+	// serves bytes that are known to encode: a report that would not (none
+	// should: its numbers are finite or null) is a failed computation, and the
+	// previous report stays served.
+	body, err := encodeReport(d.name, start, rep)
+	if err != nil {
+		d.failed.Inc()
+		m.log.Error("monitor: encode report", "dataset", d.name, "err", err)
+		return fmt.Errorf("monitor: dataset %s: %w", d.name, err)
+	}
 	d.computedSeq = seq
-	d.last.Store(summarize(d, rep, start, elapsed, refKind))
+	res := summarize(d, rep, start, elapsed, refKind)
+	res.body = body
+	d.last.Store(res)
 	d.computed.Inc()
 	m.log.Debug("monitor: window computed", "dataset", d.name, "rows", cur.Rows, "reference_rows", ref.Rows,
 		"reference", refKind, "dataset_drift", rep.DataDrift.DatasetDrift, "share_drifted", rep.DataDrift.ShareDrifted, "elapsed", elapsed)
@@ -562,6 +575,17 @@ type result struct {
 	quality    []qualityResult
 	regression *report.Regression
 	estimate   *report.PerformanceEstimate
+
+	body []byte // the GET /monitor/{dataset}/report answer (encodeReport)
+}
+
+// encodeReport is the body of GET /monitor/{dataset}/report.
+func encodeReport(name string, at time.Time, rep *report.Report) ([]byte, error) {
+	b, err := json.Marshal(map[string]any{"dataset": name, "computed_at": at.UTC().Format(time.RFC3339Nano), "report": rep})
+	if err != nil {
+		return nil, fmt.Errorf("encode report: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 type columnResult struct {

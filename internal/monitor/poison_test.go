@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,5 +95,57 @@ func TestPoisonRecordsKeepLiveReport(t *testing.T) {
 	}
 	if got := series(t, reg, MetricComputationErrors)["dataset=taxi"]; got != 0 {
 		t.Errorf("computation errors %v", got)
+	}
+}
+
+// A report that does not encode (none should) is a failed computation: GET
+// /monitor/{dataset}/report keeps answering 200 with the previous report.
+func TestUnencodableReportKeepsThePreviousOne(t *testing.T) {
+	cfg := smallConfig(t, refCSV, "", "")
+	m, reg := newTestMonitor(t, cfg)
+	srv := httptest.NewServer(routerFor(t, m, reg))
+	defer srv.Close()
+	for i := range 4 {
+		m.Observe("rides", row("a", float64(i), 10))
+	}
+	if err := m.Compute(context.Background(), "rides"); err != nil {
+		t.Fatal(err)
+	}
+	get := func() (int, string) {
+		resp, err := http.Get(srv.URL + "/monitor/rides/report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			ComputedAt string `json:"computed_at"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, out.ComputedAt
+	}
+	code, first := get()
+	if code != 200 || first == "" {
+		t.Fatalf("first report: %d %q", code, first)
+	}
+	orig := computeReport
+	computeReport = func(ctx context.Context, ref, cur *report.Dataset, c report.Config) (*report.Report, error) {
+		r, err := orig(ctx, ref, cur, c)
+		if r != nil {
+			r.DataDrift.ShareDrifted = math.NaN() // a plain float64: JSON cannot carry it
+		}
+		return r, err
+	}
+	defer func() { computeReport = orig }()
+	m.Observe("rides", row("b", 9, 11))
+	if err := m.Compute(context.Background(), "rides"); err == nil || !strings.Contains(err.Error(), "encode report") {
+		t.Fatalf("compute of an unencodable report: %v", err)
+	}
+	if code, at := get(); code != 200 || at != first {
+		t.Errorf("after a failed encoding: %d computed_at %q, want 200 and the previous %q", code, at, first)
+	}
+	if got := series(t, reg, MetricComputationErrors)["dataset=rides"]; got != 1 {
+		t.Errorf("computation errors %v, want 1", got)
 	}
 }
