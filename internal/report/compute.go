@@ -129,6 +129,9 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("data drift: %w", err)
 	}
+	for name, why := range dd.Skipped {
+		r.DataDrift.skip(name, why)
+	}
 	r.DataDrift.DatasetDrift = dd.DatasetDrift
 	r.DataDrift.ShareDrifted = dd.ShareDrifted
 	r.DataDrift.Drifted = dd.Drifted

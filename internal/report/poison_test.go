@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,4 +88,33 @@ func deref(p *int) any {
 		return nil
 	}
 	return *p
+}
+
+// A configured test that is undefined for the window's values (anderson on one
+// repeated value, here a poison one) skips its column with the reason instead of
+// failing the report.
+func TestUndefinedTestSkipsItsColumn(t *testing.T) {
+	constant := func(n int, v float64) *Dataset {
+		d := NewDataset(TaxiConfig())
+		for i := range n {
+			d.Append(Row{Num: map[string]float64{"trip_distance": v}, Cat: map[string]string{"PULocationID": "74", "DOLocationID": []string{"75", "41"}[i%2]}, Prediction: 10})
+		}
+		return d
+	}
+	cfg := TaxiConfig()
+	cfg.Drift.Method = "fixed"
+	cfg.Drift.PerColumn = map[string]ColumnTest{"trip_distance": {StatTest: "anderson"}}
+	r, err := Compute(context.Background(), constant(400, 1e300), constant(300, 1e300), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := r.DataDrift.Skipped["trip_distance"]; !strings.Contains(why, "anderson") {
+		t.Errorf("skipped %v, want trip_distance with anderson's reason", r.DataDrift.Skipped)
+	}
+	if _, ok := r.DataDrift.Columns["trip_distance"]; ok || len(r.DataDrift.Columns) != 3 {
+		t.Errorf("tested columns %v", r.DataDrift.Columns)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatal(err)
+	}
 }
