@@ -7,14 +7,15 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
 // Issue 15: logged records with poison values (a 1e200-mile ride and its 3e195-minute
-// prediction, ±1e300) in the window: ComputeMetrics and SaveHTMLReport succeed (on
-// embedded FerretDB and the real reference), and data quality counts the distances
-// outside the plausible range.
+// prediction, ±1e300) in the window: ComputeMetrics (with the performance estimate)
+// and SaveHTMLReport succeed (on embedded FerretDB and the real reference), and data
+// quality counts the distances outside the plausible range.
 func TestPoisonRecordsDoNotFailTheBatch(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 300, 10_000)
@@ -38,6 +39,9 @@ func TestPoisonRecordsDoNotFailTheBatch(t *testing.T) {
 	}
 	join := mustRun[batchapi.JoinResult](t, f.newEnv(), f.a.JoinTarget, batchapi.JoinInput{Run: runKey, Dataset: "taxi", Current: cur.Current, Targets: "target.csv"})
 	ref := mustRun[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi"})
+	if f.a.Estimator, err = estimate.Load(filepath.Join(filepath.Dir(batchtest.ModelPath()), "duration_estimator.json"), testModel); err != nil {
+		t.Fatal(err)
+	}
 	cm := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.ComputeMetrics, batchapi.ComputeInput{Run: runKey, Dataset: "taxi", Reference: ref.Reference, Current: cur.Current, Targets: join.Targets})
 	r, _, err := f.a.readReport(ctx, cm.Report)
 	if err != nil {
@@ -46,6 +50,9 @@ func TestPoisonRecordsDoNotFailTheBatch(t *testing.T) {
 	q := r.DataQuality.Current["trip_distance"]
 	if q.Implausible == nil || *q.Implausible != 3 || q.PlausibleRange == nil || *q.PlausibleRange != report.TaxiDistanceRange {
 		t.Errorf("trip_distance: implausible %v in %v, want 3", q.Implausible, q.PlausibleRange)
+	}
+	if r.PerformanceEstimate == nil {
+		t.Error("no performance estimate")
 	}
 	if reg := r.Regression.Current; reg == nil || reg.N < 3 {
 		t.Errorf("regression of the window %+v", reg)
