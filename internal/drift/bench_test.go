@@ -166,7 +166,7 @@ func BenchmarkSetSortOnce(b *testing.B) {
 				if _, _, err := KSSorted(rs, cs); err != nil {
 					b.Fatal(err)
 				}
-				_ = wassersteinNormSorted(nref, rs, cs)
+				_ = wassersteinNormSorted(nref, rs, cs, 0.001)
 				release1()
 				release2()
 				for _, test := range []string{"chisquare", "jensenshannon"} {

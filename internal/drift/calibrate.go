@@ -248,16 +248,25 @@ func simulate(test string, ref Column, n, draws int) (*Null, error) {
 			return nil, fmt.Errorf("calibrate %s: %w", test, err)
 		}
 	}
+	// Numerical references with huge or tiny magnitudes are simulated scaled
+	// by a power of two, as Run tests them (see compute for the two tests
+	// that are not scale invariant).
+	scale := 1.0
+	if ref.Kind == Numerical {
+		if scale = pow2Scale(maxAbs(ref.Num)); scale != 1 {
+			ref.Num = scaled(ref.Num, scale)
+		}
+	}
 	neff := EffectiveRows(n, ref.Len())
 	rng := rand.New(rand.NewPCG(calibrationSeed, uint64(n)))
 	var sim func() float64
 	switch {
 	case test == "wasserstein" && ref.Kind == Numerical:
-		sim = newWassersteinSim(ref.Num, neff, rng)
+		sim = newWassersteinSim(ref.Num, neff, rng, 0.001*scale)
 	case ref.Kind == Categorical && (test == "jensenshannon" || test == "psi" || test == "kl_div" || test == "hellinger"):
 		sim = newSharesSim(test, ref.Cat, neff, rng)
 	default:
-		s, err := newGenericSim(test, ref, neff, rng)
+		s, err := newGenericSim(test, ref, neff, rng, scale)
 		if err != nil {
 			return nil, err
 		}
@@ -363,8 +372,8 @@ func newSharesSim(test string, ref []string, n int, rng *rand.Rand) func() float
 // sums A_j = v_j - v_0 and B_j = sum_{i<j} F_i (v_{i+1} - v_i) each constant
 // stretch costs one binary search (F is monotone): O(n log k) per draw
 // instead of O(N).
-func newWassersteinSim(ref []float64, n int, rng *rand.Rand) func() float64 {
-	norm := max(math.Sqrt(npVar(ref)), 0.001)
+func newWassersteinSim(ref []float64, n int, rng *rand.Rand, floor float64) func() float64 {
+	norm := max(math.Sqrt(npVar(ref)), floor)
 	sorted := sortedCopy(ref)
 	vals := make([]float64, 0, 64)
 	rowIdx := make([]int32, len(sorted)) // sorted row -> distinct index
@@ -422,7 +431,7 @@ func newWassersteinSim(ref []float64, n int, rng *rand.Rand) func() float64 {
 
 // newGenericSim resamples n reference rows (with replacement) and runs the
 // test itself: exact for any distance test, at the test's own cost per draw.
-func newGenericSim(test string, ref Column, n int, rng *rand.Rand) (func() float64, error) {
+func newGenericSim(test string, ref Column, n int, rng *rand.Rand, scale float64) (func() float64, error) {
 	cur := Column{Kind: ref.Kind}
 	if ref.Kind == Numerical {
 		cur.Num = make([]float64, n)
@@ -438,7 +447,7 @@ func newGenericSim(test string, ref Column, n int, rng *rand.Rand) (func() float
 				cur.Cat[i] = ref.Cat[r]
 			}
 		}
-		s, _, err := compute(test, ref, cur)
+		s, _, err := compute(test, ref, cur, scale)
 		if err != nil {
 			return math.NaN() // counted as +Inf: never below an observed statistic
 		}

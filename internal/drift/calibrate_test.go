@@ -20,7 +20,7 @@ func TestWassersteinSimMatchesTest(t *testing.T) {
 	}
 	sorted := sortedCopy(ref)
 	for _, n := range []int{1, 2, 10, 300, 5000} {
-		sim := newWassersteinSim(ref, n, rand.New(rand.NewPCG(1, uint64(n))))
+		sim := newWassersteinSim(ref, n, rand.New(rand.NewPCG(1, uint64(n))), 0.001)
 		replay := rand.New(rand.NewPCG(1, uint64(n)))
 		rows, buf := make([]int32, n), make([]float64, n)
 		for range 5 {
@@ -54,7 +54,7 @@ func TestSharesSimAgreesWithGeneric(t *testing.T) {
 	col := Column{Kind: Categorical, Cat: ref}
 	const n, b = 400, 2000
 	fast := newSharesSim("jensenshannon", ref, n, rand.New(rand.NewPCG(5, 5)))
-	slow, _ := newGenericSim("jensenshannon", col, n, rand.New(rand.NewPCG(6, 6)))
+	slow, _ := newGenericSim("jensenshannon", col, n, rand.New(rand.NewPCG(6, 6)), 1)
 	var fs, ss []float64
 	for range b {
 		fs = append(fs, fast())

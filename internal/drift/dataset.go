@@ -2,6 +2,7 @@ package drift
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -38,6 +39,11 @@ type Options struct {
 	Alpha float64 `yaml:"alpha" json:"alpha,omitempty"`
 	// Calibrator caches the calibrations (nil: DefaultCalibrator).
 	Calibrator *Calibrator `yaml:"-" json:"-"`
+	// SkipUndefined leaves out (DatasetResult.Skipped, with the reason) a column
+	// whose test is undefined for its data (ErrTooSmall, ErrUndefined: e.g.
+	// anderson on one repeated value) instead of failing the whole dataset; the
+	// share of drifted columns is then over the tested ones.
+	SkipUndefined bool `yaml:"-" json:"-"`
 }
 
 // Validate checks test names (an unknown name is reported by name), that
@@ -109,6 +115,8 @@ type DatasetResult struct {
 	ShareDrifted float64        `json:"share_drifted_columns"`
 	Drifted      int            `json:"drifted_columns"`
 	Columns      []ColumnResult `json:"-"`
+	// Skipped names the columns left out by Options.SkipUndefined, with why.
+	Skipped map[string]string `json:"skipped,omitempty"`
 	// Method and Alpha are set with Method "calibrated": the dataset's
 	// false-alarm rate per window that the column alphas guarantee.
 	Method string  `json:"method,omitempty"`
@@ -156,6 +164,13 @@ func Dataset(names []string, ref, cur map[string]Column, opts Options) (DatasetR
 			return DatasetResult{}, fmt.Errorf("column %q: %w", name, err)
 		}
 		res, err := Run(test, r, c, threshold)
+		if err != nil && opts.SkipUndefined && (errors.Is(err, ErrTooSmall) || errors.Is(err, ErrUndefined)) {
+			if out.Skipped == nil {
+				out.Skipped = map[string]string{}
+			}
+			out.Skipped[name] = err.Error()
+			continue
+		}
 		if err != nil {
 			return DatasetResult{}, fmt.Errorf("column %q: %w", name, err)
 		}
@@ -169,8 +184,10 @@ func Dataset(names []string, ref, cur map[string]Column, opts Options) (DatasetR
 		}
 		out.Columns = append(out.Columns, ColumnResult{Name: name, Type: r.Kind.String(), Result: res})
 	}
-	out.ShareDrifted = float64(out.Drifted) / float64(len(names))
-	out.DatasetDrift = out.ShareDrifted >= share
+	if tested := len(out.Columns); tested > 0 {
+		out.ShareDrifted = float64(out.Drifted) / float64(tested)
+		out.DatasetDrift = out.ShareDrifted >= share
+	}
 	return out, nil
 }
 

@@ -17,6 +17,9 @@ func Wasserstein(u, v []float64) (float64, error) {
 	if err := checkPair(u, v); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
 	}
+	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+		return cdfDistanceSorted(1, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / s, nil
+	}
 	return cdfDistanceSorted(1, sortedCopy(u), sortedCopy(v)), nil
 }
 
@@ -24,6 +27,9 @@ func Wasserstein(u, v []float64) (float64, error) {
 func WassersteinSorted(u, v []float64) (float64, error) {
 	if err := sortedPair(u, v); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
+	}
+	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+		return cdfDistanceSorted(1, scaled(u, s), scaled(v, s)) / s, nil
 	}
 	return cdfDistanceSorted(1, u, v), nil
 }
@@ -35,13 +41,18 @@ func WassersteinNorm(ref, cur []float64) (float64, error) {
 	if err := checkPair(ref, cur); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
 	}
-	return wassersteinNormSorted(ref, sortedCopy(ref), sortedCopy(cur)), nil
+	if s := pow2Scale(max(maxAbs(ref), maxAbs(cur))); s != 1 {
+		ref, cur = scaled(ref, s), scaled(cur, s)
+		return wassersteinNormSorted(ref, sortedCopy(ref), sortedCopy(cur), 0.001*s), nil
+	}
+	return wassersteinNormSorted(ref, sortedCopy(ref), sortedCopy(cur), 0.001), nil
 }
 
 // wassersteinNormSorted uses raw (original order) ref for numpy's std, so the
-// summation order matches np.std exactly.
-func wassersteinNormSorted(rawRef, ref, cur []float64) float64 {
-	norm := max(math.Sqrt(npVar(rawRef)), 0.001)
+// summation order matches np.std exactly; floor is 0.001 times the scale the
+// data were multiplied by.
+func wassersteinNormSorted(rawRef, ref, cur []float64, floor float64) float64 {
+	norm := max(math.Sqrt(npVar(rawRef)), floor)
 	return cdfDistanceSorted(1, ref, cur) / norm
 }
 
@@ -55,6 +66,9 @@ func EnergyDistance(u, v []float64) (float64, error) {
 	if err := checkPair(u, v); err != nil {
 		return 0, fmt.Errorf("energy distance: %w", err)
 	}
+	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+		return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / math.Sqrt(s), nil
+	}
 	return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(u), sortedCopy(v)), nil
 }
 
@@ -62,6 +76,9 @@ func EnergyDistance(u, v []float64) (float64, error) {
 func EnergyDistanceSorted(u, v []float64) (float64, error) {
 	if err := sortedPair(u, v); err != nil {
 		return 0, fmt.Errorf("energy distance: %w", err)
+	}
+	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+		return math.Sqrt2 * cdfDistanceSorted(2, scaled(u, s), scaled(v, s)) / math.Sqrt(s), nil
 	}
 	return math.Sqrt2 * cdfDistanceSorted(2, u, v), nil
 }
@@ -117,4 +134,37 @@ func cdfDistanceSorted(p int, u, v []float64) float64 {
 		}
 		x = next
 	}
+}
+
+// pow2Scale returns a power of two s such that m·s lies in [0.5, 1) when m
+// (the largest magnitude of the data) is outside [2^-500, 2^500], and 1
+// otherwise: the tests run on the data times s, where no difference, sum or
+// square can overflow or underflow (1e300 − (−1e300) is +Inf; the same
+// values scaled are 2 apart). Multiplying by a power of two is exact except
+// for values that become subnormal, i.e. more than ~2^1000 times smaller
+// than m, whose effect on any statistic is below rounding. For subnormal m
+// the scale stops at 2^1000.
+func pow2Scale(m float64) float64 {
+	if m == 0 || (m > 0x1p-500 && m < 0x1p500) {
+		return 1
+	}
+	_, e := math.Frexp(m)
+	return math.Ldexp(1, min(-e, 1000))
+}
+
+func maxAbs(xs []float64) float64 {
+	var m float64
+	for _, x := range xs {
+		m = max(m, math.Abs(x))
+	}
+	return m
+}
+
+// scaled returns a new slice of xs times s.
+func scaled(xs []float64, s float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x * s
+	}
+	return out
 }

@@ -276,16 +276,24 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 	if cur.Len() == 0 {
 		return Result{}, fmt.Errorf("%s: current: %w", info.Name, ErrEmpty)
 	}
+	scale := 1.0
 	if ref.Kind == Numerical {
 		if err := checkPair(ref.Num, cur.Num); err != nil {
 			return Result{}, fmt.Errorf("%s: %w", info.Name, err)
 		}
+		if scale = pow2Scale(max(maxAbs(ref.Num), maxAbs(cur.Num))); scale != 1 {
+			ref.Num, cur.Num = scaled(ref.Num, scale), scaled(cur.Num, scale)
+		}
 	}
-	stat, p, err := compute(info.Name, ref, cur)
+	stat, p, err := compute(info.Name, ref, cur, scale)
 	if err != nil {
 		return Result{}, err
 	}
+
 	res := Result{Test: info.Name, Statistic: stat, Threshold: threshold}
+	if info.PValue && math.IsNaN(p) {
+		return res, nil // undefined p-value (degenerate data): null, no drift
+	}
 	if info.PValue {
 		res.PValue = &p
 		res.Drifted = info.drifted(p, threshold)
@@ -296,7 +304,13 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 }
 
 // compute dispatches to the test implementations; inputs are validated.
-func compute(name string, ref, cur Column) (stat, p float64, err error) {
+// Numerical inputs have been multiplied by scale (a power of two, see
+// pow2Scale): every test is invariant under it except "wasserstein" (whose
+// floor of the reference's std, 0.001, is scaled with the data) and "ed"
+// (homogeneous of degree 1/2: divided by √scale). empirical_mmd's fallback
+// bandwidth sqrt(1/2) (median squared distance 0) then applies to the rescaled
+// values; unscaled, such data give kernel values of exp(-Inf) = 0.
+func compute(name string, ref, cur Column, scale float64) (stat, p float64, err error) {
 	wrap := func(s, p float64, err error) (float64, float64, error) {
 		if err != nil && !strings.HasPrefix(err.Error(), name) {
 			err = fmt.Errorf("%s: %w", name, err)
@@ -314,9 +328,9 @@ func compute(name string, ref, cur Column) (stat, p float64, err error) {
 			d, p := ksPValue(ksStatSorted(rs, cs), len(rs), len(cs))
 			return d, p, nil
 		case "wasserstein":
-			return wassersteinNormSorted(ref.Num, rs, cs), 0, nil
+			return wassersteinNormSorted(ref.Num, rs, cs, 0.001*scale), 0, nil
 		}
-		return math.Sqrt2 * cdfDistanceSorted(2, rs, cs), 0, nil
+		return math.Sqrt2 * cdfDistanceSorted(2, rs, cs) / math.Sqrt(scale), 0, nil
 	case "anderson":
 		return wrap(AndersonKSamp(ref.Num, cur.Num))
 	case "cramer_von_mises":
@@ -380,6 +394,9 @@ func BinnedShares(ref, cur Column, floor bool) (refShares, curShares []float64, 
 	if ref.Kind == Numerical {
 		if err := checkPair(ref.Num, cur.Num); err != nil {
 			return nil, nil, fmt.Errorf("binned shares: %w", err)
+		}
+		if s := pow2Scale(max(maxAbs(ref.Num), maxAbs(cur.Num))); s != 1 { // shares are scale free
+			ref.Num, cur.Num = scaled(ref.Num, s), scaled(cur.Num, s)
 		}
 	}
 	return binnedShares(ref, cur, floor)

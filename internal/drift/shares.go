@@ -26,8 +26,15 @@ func SturgesEdges(pooledMin, pooledMax float64, n int) []float64 {
 			k = int(math.Ceil(ptp / width))
 		}
 	} else {
-		first -= 0.5
-		last += 0.5
+		// numpy widens a zero range by ±0.5; from |x| >= 2^52 on that is lost
+		// to rounding (zero-width bins, NaN densities), so the margin is then
+		// 2^-40 of |x| instead.
+		h := 0.5
+		if first-h == first || last+h == last {
+			h = max(math.Abs(first), math.Abs(last)) * 0x1p-40
+		}
+		first -= h
+		last += h
 	}
 	edges := make([]float64, k+1)
 	step := (last - first) / float64(k)

@@ -257,9 +257,13 @@ func NumericQualityFromSummary(cur, ref *NumSummary) ColumnQuality {
 	rows := n + int(cur.missing)
 	q := ColumnQuality{Type: "num", Rows: rows, Count: n, Missing: int(cur.missing), MissingShare: share(int(cur.missing), rows), NonFinite: int(cur.nonFinite)}
 	if n > 0 {
-		q.Min, q.Max, q.Mean = pf(cur.min), pf(cur.max), pf(cur.mean)
+		q.Min, q.Max, q.Mean = pf(cur.min), pf(cur.max), pf(cur.Mean())
 		if n > 1 {
-			q.Std = pf(cur.Std())
+			if sd := cur.Std(); isFinite(sd) {
+				q.Std = pf(sd)
+			} else {
+				q.Overflow = append(q.Overflow, "std")
+			}
 		}
 		as := cur.atoms()
 		for i, p := range []**float64{&q.P25, &q.P50, &q.P75} {

@@ -20,7 +20,10 @@ const ExactLimit = 512
 //
 //   - the counts of present, missing and non-finite values (exact);
 //   - count, mean and M2 = Σ(x−mean)² (Welford's update, merged with Chan,
-//     Golub & LeVeque's pairwise formula; exact up to rounding);
+//     Golub & LeVeque's pairwise formula; exact up to rounding), kept for
+//     the values times a power of two sc (pow2Scale of max(|min|, |max|),
+//     1 unless magnitudes pass 2^±500) so that neither can overflow for any
+//     finite input: Std is +Inf only when the true value exceeds MaxFloat64;
 //   - min and max (exact);
 //   - while it has seen at most ExactLimit distinct values, the exact
 //     value → count table: every statistic is then exact (quantiles agree
@@ -70,7 +73,9 @@ type NumSummary struct {
 	sketched bool
 
 	n, missing, nonFinite int64
-	mean, m2, min, max    float64
+	// mean and m2 are those of the values times sc (see scaleTo); sc 0 is 1.
+	mean, m2, min, max float64
+	sc                 float64
 
 	exact    map[float64]int64
 	zero     int64
@@ -129,9 +134,11 @@ func (s *NumSummary) Add(x float64) {
 	} else {
 		s.min, s.max = min(s.min, x), max(s.max, x)
 	}
-	d := x - s.mean
+	s.scaleTo(s.rangeScale())
+	xs := x * s.scale()
+	d := xs - s.mean
 	s.mean += d / float64(s.n)
-	s.m2 += d * (x - s.mean)
+	s.m2 += d * (xs - s.mean)
 	if !s.sketched {
 		s.exact[x]++
 		if len(s.exact) > ExactLimit {
@@ -141,6 +148,33 @@ func (s *NumSummary) Add(x float64) {
 	}
 	s.sketchAdd(x, 1)
 	s.hll.addFloat(x)
+}
+
+// scale is the factor of the stored mean and M2 (1 for the zero value).
+func (s *NumSummary) scale() float64 {
+	if s.sc == 0 {
+		return 1
+	}
+	return s.sc
+}
+
+// rangeScale is pow2Scale of the largest magnitude seen.
+func (s *NumSummary) rangeScale() float64 {
+	if s.n == 0 {
+		return 1
+	}
+	return pow2Scale(max(math.Abs(s.min), math.Abs(s.max)))
+}
+
+// scaleTo rescales the stored mean and M2 to the factor sc (exact: a power of
+// two ratio; M2 by its square).
+func (s *NumSummary) scaleTo(sc float64) {
+	if old := s.scale(); sc != old {
+		r := sc / old
+		s.mean *= r
+		s.m2 = s.m2 * r * r // (m2·r)·r: r² alone may overflow
+	}
+	s.sc = sc
 }
 
 // AddMissing records one missing value.
@@ -228,13 +262,17 @@ func (s *NumSummary) Merge(o *NumSummary) error {
 	}
 	if o.n > 0 {
 		if s.n == 0 {
-			s.mean, s.m2, s.min, s.max = o.mean, o.m2, o.min, o.max
+			s.mean, s.m2, s.min, s.max, s.sc = o.mean, o.m2, o.min, o.max, o.scale()
 		} else {
-			n := float64(s.n + o.n)
-			d := o.mean - s.mean
-			s.mean += d * (float64(o.n) / n)
-			s.m2 += o.m2 + d*d*(float64(s.n)/n)*float64(o.n)
 			s.min, s.max = min(s.min, o.min), max(s.max, o.max)
+			sc := pow2Scale(max(math.Abs(s.min), math.Abs(s.max)))
+			s.scaleTo(sc)
+			r := sc / o.scale() // o's moments at the common scale
+			om, om2 := o.mean*r, o.m2*r*r
+			n := float64(s.n + o.n)
+			d := om - s.mean
+			s.mean += d * (float64(o.n) / n)
+			s.m2 += om2 + d*d*(float64(s.n)/n)*float64(o.n)
 		}
 	}
 	s.n += o.n
@@ -301,16 +339,16 @@ func (s *NumSummary) Mean() float64 {
 	if s.n == 0 {
 		return math.NaN()
 	}
-	return s.mean
+	return min(max(s.mean/s.scale(), s.min), s.max)
 }
 
 // Std returns the sample standard deviation √(M2/(n−1)) (ddof 1, pandas),
-// NaN for fewer than two values.
+// NaN for fewer than two values, +Inf when it exceeds MaxFloat64.
 func (s *NumSummary) Std() float64 {
 	if s.n < 2 {
 		return math.NaN()
 	}
-	return math.Sqrt(s.m2 / float64(s.n-1))
+	return math.Sqrt(s.m2/float64(s.n-1)) / s.scale()
 }
 
 // Min returns the smallest present value, NaN if there is none.
@@ -539,7 +577,17 @@ type numSummaryJSON struct {
 // real-valued columns; the sketch grows with the number of decades the
 // magnitudes span (≈ 230 buckets per decade and sign at α = 0.5%).
 func (s *NumSummary) MarshalJSON() ([]byte, error) {
-	w := numSummaryJSON{Version: 1, Alpha: s.Alpha(), N: s.n, Missing: s.missing, NonFinite: s.nonFinite, Mean: s.mean, M2: s.m2}
+	// Version 1 holds the moments themselves; version 2 (only written when the
+	// values needed a scale) holds M2 times sc², with sc = pow2Scale(max(|min|,
+	// |max|)), which a reader derives from min and max: M2 itself may exceed
+	// MaxFloat64.
+	w := numSummaryJSON{Version: 1, Alpha: s.Alpha(), N: s.n, Missing: s.missing, NonFinite: s.nonFinite, Mean: s.mean / s.scale(), M2: s.m2}
+	if s.n > 0 {
+		w.Mean = s.Mean()
+	}
+	if s.scale() != 1 {
+		w.Version = 2
+	}
 	if s.n > 0 {
 		w.Min, w.Max = pf(s.min), pf(s.max)
 	}
@@ -568,7 +616,7 @@ func (s *NumSummary) UnmarshalJSON(b []byte) error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("metrics: decoding NumSummary: "+format+": %w", append(a, ErrCorrupt)...)
 	}
-	if w.Version != 1 {
+	if w.Version != 1 && w.Version != 2 {
 		return bad("version %d", w.Version)
 	}
 	if !(w.Alpha > 0 && w.Alpha < 0.5) {
@@ -583,6 +631,14 @@ func (s *NumSummary) UnmarshalJSON(b []byte) error {
 			return bad("invalid min/max")
 		}
 		t.min, t.max = *w.Min, *w.Max
+		// Moments at the scale of the range (see MarshalJSON).
+		t.sc = pow2Scale(max(math.Abs(t.min), math.Abs(t.max)))
+		t.mean = w.Mean * t.sc
+		if w.Version == 1 {
+			t.m2 = w.M2 * t.sc * t.sc
+		}
+	} else if w.Version == 2 {
+		return bad("version 2 without values")
 	}
 	var total int64
 	if w.HLL == "" {

@@ -71,6 +71,17 @@ type ColumnQuality struct {
 	OutOfRangeCount  *int      `json:"out_of_range_count,omitempty"`
 	OutOfRangeShare  *float64  `json:"out_of_range_share,omitempty"`
 
+	// Implausible counts present values outside the column's configured
+	// plausible range (PlausibleRange); nil when no range is configured.
+	// They are also counted in Count and take part in every statistic (the
+	// kernels stay finite for any finite input): the count is the flag.
+	Implausible      *int     `json:"implausible_count,omitempty"`
+	ImplausibleShare *float64 `json:"implausible_share,omitempty"`
+	PlausibleRange   *Range   `json:"plausible_range,omitempty"`
+	// Overflow names the fields left null because their true value is beyond
+	// the float64 range (e.g. "std" of values of both signs near ±1.7e308).
+	Overflow []string `json:"overflow_fields,omitempty"`
+
 	// NonFinite counts NaN/±Inf values a NumSummary was fed (and excluded);
 	// the slice functions reject them instead.
 	NonFinite int `json:"non_finite_count,omitempty"`
@@ -159,10 +170,14 @@ func numQualitySorted(xs []float64, rows int) ColumnQuality {
 	}
 	q.Min, q.Max = pf(xs[0]), pf(xs[n-1])
 	q.P25, q.P50, q.P75 = pf(QuantileSorted(0.25, xs)), pf(QuantileSorted(0.5, xs)), pf(QuantileSorted(0.75, xs))
-	m, v := meanVar(xs)
-	q.Mean = pf(m)
+	m, sd := meanStd(xs)
+	q.Mean = pf(min(max(m, xs[0]), xs[n-1])) // rounding must not leave [min, max]
 	if n > 1 {
-		q.Std = pf(math.Sqrt(v))
+		if isFinite(sd) {
+			q.Std = pf(sd)
+		} else {
+			q.Overflow = append(q.Overflow, "std")
+		}
 	}
 	best, bestN, unique := 0.0, 0, 0
 	for i := 0; i < n; {
@@ -181,15 +196,16 @@ func numQualitySorted(xs []float64, rows int) ColumnQuality {
 	return q
 }
 
-// meanVar returns the mean and the ddof=1 variance of xs by the two-pass
-// algorithm (as numpy/pandas), with power-of-two scaling against overflow.
-// The variance is NaN for fewer than two values.
-func meanVar(xs []float64) (mean, variance float64) {
-	var m float64
-	for _, x := range xs {
-		m = max(m, math.Abs(x))
-	}
-	s := pow2Scale(m)
+// meanStd returns the mean and the ddof=1 standard deviation of xs by the
+// two-pass algorithm (as numpy/pandas), on the values scaled by a power of
+// two s (pow2Scale of max|x|) so that no sum or square can overflow or
+// underflow: mean = Σ(x·s)/n / s, std = √(Σ(x·s − mean·s)²/(n−1)) / s. The
+// variance itself is never formed unscaled (for |x| ~ 1e200 it would be
+// ~1e400). The mean is always finite (|mean| ≤ max|x|); the std is +Inf
+// only when the true value exceeds MaxFloat64 (values of both signs near
+// ±1.7e308), and NaN for fewer than two values.
+func meanStd(xs []float64) (mean, std float64) {
+	s := pow2Scale(maxAbsOf(xs))
 	var sum float64
 	for _, x := range xs {
 		sum += x * s
@@ -203,7 +219,7 @@ func meanVar(xs []float64) (mean, variance float64) {
 		d := x*s - ms
 		ss += d * d
 	}
-	return ms / s, ss / float64(len(xs)-1) / s / s
+	return ms / s, math.Sqrt(ss/float64(len(xs)-1)) / s
 }
 
 func uniqueSorted(xs []float64) []float64 {

@@ -49,8 +49,13 @@ func virtualIndex(q float64, n int) (int, float64) {
 }
 
 // lerp is numpy's _lerp: a + (b-a)·t, computed from the nearer end point.
+// When b-a overflows (end points of opposite signs near ±MaxFloat64) it is
+// a·(1-t) + b·t, which cannot overflow for finite a ≤ b and t in [0, 1].
 func lerp(a, b, t float64) float64 {
 	d := b - a
+	if math.IsInf(d, 0) {
+		return a*(1-t) + b*t
+	}
 	if t >= 0.5 {
 		return b - d*(1-t)
 	}

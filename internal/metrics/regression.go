@@ -159,6 +159,9 @@ type Regression struct {
 	Majority       Group                  `json:"majority"`
 	Over           Group                  `json:"overestimation"`
 	ErrorBias      map[string]FeatureBias `json:"error_bias,omitempty"`
+	// Overflow names the metrics left null (NaN) because their true value is
+	// beyond the float64 range (e.g. "r2" of predictions off by 1e200).
+	Overflow []string `json:"overflow_fields,omitempty"`
 }
 
 type regressionJSON struct {
@@ -176,6 +179,7 @@ type regressionJSON struct {
 	Majority       Group                  `json:"majority"`
 	Over           Group                  `json:"overestimation"`
 	ErrorBias      map[string]FeatureBias `json:"error_bias,omitempty"`
+	Overflow       []string               `json:"overflow_fields,omitempty"`
 }
 
 // MarshalJSON encodes undefined (NaN) metrics as null instead of failing.
@@ -184,7 +188,7 @@ func (r Regression) MarshalJSON() ([]byte, error) {
 		N: r.N, ME: jf(r.ME), MAE: jf(r.MAE), MAPE: jf(r.MAPE), RMSE: jf(r.RMSE), R2: jf(r.R2),
 		ErrorStd: jf(r.ErrorStd), MaxAbsError: jf(r.MaxAbsError), MAPESkipped: r.MAPESkipped,
 		ErrorQuantiles: r.ErrorQuantiles, Under: r.Under, Majority: r.Majority, Over: r.Over,
-		ErrorBias: r.ErrorBias,
+		ErrorBias: r.ErrorBias, Overflow: r.Overflow,
 	})
 }
 
@@ -198,7 +202,7 @@ func (r *Regression) UnmarshalJSON(b []byte) error {
 		N: w.N, ME: fj(w.ME), MAE: fj(w.MAE), MAPE: fj(w.MAPE), RMSE: fj(w.RMSE), R2: fj(w.R2),
 		ErrorStd: fj(w.ErrorStd), MaxAbsError: fj(w.MaxAbsError), MAPESkipped: w.MAPESkipped,
 		ErrorQuantiles: w.ErrorQuantiles, Under: w.Under, Majority: w.Majority, Over: w.Over,
-		ErrorBias: w.ErrorBias,
+		ErrorBias: w.ErrorBias, Overflow: w.Overflow,
 	}
 	return nil
 }
@@ -253,14 +257,14 @@ func ComputeRegression(target, pred []float64, features map[string]Feature) (Reg
 		p := pred[i]
 		e := p - y
 		if !isFinite(e) {
-			// NaN or Inf in y or p, or an overflowing difference.
 			switch {
 			case !isFinite(y):
 				return Regression{}, fmt.Errorf("metrics: ComputeRegression: target[%d] = %v: %w", i, y, ErrNonFinite)
 			case !isFinite(p):
 				return Regression{}, fmt.Errorf("metrics: ComputeRegression: pred[%d] = %v: %w", i, p, ErrNonFinite)
 			}
-			return Regression{}, fmt.Errorf("metrics: ComputeRegression: pred[%d] - target[%d] overflows: %w", i, i, ErrNonFinite)
+			// Finite values whose difference overflows: compute on halves.
+			return regressionHalved(target, pred, features)
 		}
 		ae, ay := math.Abs(e), math.Abs(y)
 		if ae > maxAbsE {
@@ -307,6 +311,9 @@ func ComputeRegression(target, pred []float64, features map[string]Feature) (Reg
 	}
 	if nAPE > 0 {
 		r.MAPE = 100 * sumAPE / float64(nAPE)
+		if math.IsInf(sumAPE, 0) {
+			r.MAPE = 100 * meanAPE(target, pred, nAPE)
+		}
 	}
 
 	qs := make([]float64, len(errorQuantileLevels))
@@ -362,6 +369,7 @@ func ComputeRegression(target, pred []float64, features map[string]Feature) (Reg
 		}
 	}
 
+	r.markOverflow()
 	if features != nil {
 		r.ErrorBias = make(map[string]FeatureBias, len(features))
 		for name, f := range features {
@@ -377,6 +385,9 @@ func ComputeRegression(target, pred []float64, features map[string]Feature) (Reg
 
 // r2FromSums applies sklearn's force_finite rule to 1 − ssRes/ssTot where
 // ssRes was scaled by se² and ssTot by sy², ratio = sy/se.
+//
+// The ratio is formed as (√ssRes/√ssTot·ratio)², so it overflows (-Inf)
+// only when R2 itself is below -MaxFloat64.
 func r2FromSums(ssRes, ssTot, ratio float64) float64 {
 	switch {
 	case ssRes == 0:
@@ -384,7 +395,11 @@ func r2FromSums(ssRes, ssTot, ratio float64) float64 {
 	case ssTot == 0:
 		return 0
 	}
-	return 1 - ssRes/ssTot*ratio*ratio
+	if q := ssRes / ssTot * ratio * ratio; isFinite(q) && q > 0x1p-900 {
+		return 1 - q
+	}
+	t := math.Sqrt(ssRes) / math.Sqrt(ssTot) * ratio
+	return 1 - t*t
 }
 
 func validateFeature(name string, f Feature, n int) error {
@@ -407,13 +422,16 @@ func validateFeature(name string, f Feature, n int) error {
 }
 
 func numFeatureBias(target, pred []float64, f Feature, q5, q95 float64) FeatureBias {
-	var sum [4]float64 // under, majority, over, overall
+	var sum [4]float64 // under, majority, over, overall; of x·s
 	var cnt [4]int
 	lo, hi := math.Inf(1), math.Inf(-1)
+	s := pow2Scale(maxAbsOf(f.Num)) // sums of huge values must not overflow
 	for i, x := range f.Num {
 		if f.Valid != nil && !f.Valid[i] {
 			continue
 		}
+		lo, hi = min(lo, x), max(hi, x)
+		x *= s
 		e := pred[i] - target[i]
 		if e <= q5 {
 			sum[0] += x
@@ -429,13 +447,12 @@ func numFeatureBias(target, pred []float64, f Feature, q5, q95 float64) FeatureB
 		}
 		sum[3] += x
 		cnt[3]++
-		lo, hi = min(lo, x), max(hi, x)
 	}
 	var mean [4]float64
 	for g := range mean {
 		mean[g] = math.NaN()
 		if cnt[g] > 0 {
-			mean[g] = sum[g] / float64(cnt[g])
+			mean[g] = sum[g] / float64(cnt[g]) / s
 		}
 	}
 	return numBias(mean[0], mean[1], mean[2], mean[3], lo, hi)
@@ -449,8 +466,11 @@ func numBias(under, majority, over, overall, lo, hi float64) FeatureBias {
 		fb.Range = math.NaN()
 	case under == over || hi == lo:
 		fb.Range = 0
+	case math.IsInf(hi-lo, 0) || math.IsInf(over-under, 0):
+		// Halves cannot overflow; the ratio is the same (both means lie in [lo, hi]).
+		fb.Range = 100 * (math.Abs(over/2-under/2) / (hi/2 - lo/2))
 	default:
-		fb.Range = 100 * math.Abs(over-under) / (hi - lo)
+		fb.Range = 100 * (math.Abs(over-under) / (hi - lo))
 	}
 	return fb
 }
@@ -506,4 +526,69 @@ func catBias(under, majority, over, overall *string) FeatureBias {
 		fb.Range = 0
 	}
 	return fb
+}
+
+// meanAPE is Σ|e/y|/nAPE over y ≠ 0 with each term divided by nAPE before
+// summing, so that a sum of huge ratios cannot overflow when their mean does
+// not. It is +Inf when a single ratio exceeds MaxFloat64 (|y| tiny).
+func meanAPE(target, pred []float64, nAPE int) float64 {
+	var m float64
+	fn := float64(nAPE)
+	for i, y := range target {
+		if y != 0 {
+			m += math.Abs(pred[i]-y) / math.Abs(y) / fn
+		}
+	}
+	return m
+}
+
+// regressionHalved is ComputeRegression when some pred−target overflows
+// although both are finite: every error-based statistic is computed on
+// pred/2 − target/2 (exact halving, scale invariant for MAPE, R2 and the
+// groups) and doubled back; values that overflow then are null and listed
+// in Overflow.
+func regressionHalved(target, pred []float64, features map[string]Feature) (Regression, error) {
+	t2, p2 := make([]float64, len(target)), make([]float64, len(pred))
+	for i := range target {
+		t2[i], p2[i] = target[i]/2, pred[i]/2
+	}
+	r, err := ComputeRegression(t2, p2, features)
+	if err != nil {
+		return Regression{}, err
+	}
+	// What overflows at half scale (left NaN, named in Overflow) overflows at full
+	// scale too; doubling may overflow more (named by markOverflow below).
+	r.ME, r.MAE, r.RMSE, r.ErrorStd, r.MaxAbsError = 2*r.ME, 2*r.MAE, 2*r.RMSE, 2*r.ErrorStd, 2*r.MaxAbsError
+	for k, v := range r.ErrorQuantiles {
+		r.ErrorQuantiles[k] = 2 * v
+	}
+	for _, g := range []*Group{&r.Under, &r.Majority, &r.Over} {
+		g.MeanError *= 2
+	}
+	r.markOverflow()
+	return r, nil
+}
+
+// markOverflow replaces the infinite metrics (true values beyond the float64
+// range) by NaN (null in JSON) and names them in Overflow; infinite error
+// quantiles are removed from their map and named too.
+func (r *Regression) markOverflow() {
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"me", &r.ME}, {"mae", &r.MAE}, {"mape", &r.MAPE}, {"rmse", &r.RMSE}, {"r2", &r.R2},
+		{"error_std", &r.ErrorStd}, {"max_abs_error", &r.MaxAbsError},
+		{"underestimation.mean_error", &r.Under.MeanError}, {"majority.mean_error", &r.Majority.MeanError},
+		{"overestimation.mean_error", &r.Over.MeanError}} {
+		if math.IsInf(*f.v, 0) {
+			*f.v = math.NaN()
+			r.Overflow = append(r.Overflow, f.name)
+		}
+	}
+	for _, l := range errorQuantileLevels {
+		if v, ok := r.ErrorQuantiles[l.key]; ok && !isFinite(v) {
+			delete(r.ErrorQuantiles, l.key)
+			r.Overflow = append(r.Overflow, "error_quantiles."+l.key)
+		}
+	}
 }

@@ -298,8 +298,19 @@ func TestComputeRegressionExtremeMagnitudes(t *testing.T) {
 			t.Errorf("scale %g: RMSE %v (want %v), R2 %v (want %v), std %v", scale, r.RMSE, rmse, r.R2, r2, r.ErrorStd)
 		}
 	}
-	if _, err := ComputeRegression([]float64{-math.MaxFloat64}, []float64{math.MaxFloat64}, nil); !errors.Is(err, ErrNonFinite) {
-		t.Errorf("overflowing difference: err = %v", err)
+	// A difference that overflows although both values are finite is computed
+	// on halves: finite results where the true value is representable, null
+	// (NaN, named in Overflow) where it is not.
+	r, err := ComputeRegression([]float64{-1e308, 0}, []float64{1e308, 1}, nil)
+	must(t, err)
+	if want := math.Sqrt2 * 1e308; math.Abs(r.RMSE-want) > 1e-12*want || math.Abs(r.ME-(1e308+0.5)) > 1e-12*1e308 {
+		t.Errorf("halved: RMSE %v (want %v), ME %v", r.RMSE, want, r.ME)
+	}
+	if !math.IsNaN(r.MaxAbsError) || !slices.Contains(r.Overflow, "max_abs_error") {
+		t.Errorf("max_abs_error 2e308: got %v, overflow %q", r.MaxAbsError, r.Overflow)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Errorf("encode: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelmon/modelmon/internal/drift"
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -121,6 +123,14 @@ type DatasetConfig struct {
 	PredictionUnit    string    `yaml:"prediction_unit"`
 	PredictionBuckets []float64 `yaml:"prediction_buckets"`
 
+	// PlausibleRanges bound the values of numerical columns that are measurements at
+	// all, per column: plausible_ranges: {trip_distance: {min: 0, max: 1000000}}
+	// (both ends required, inclusive). A value outside is counted in the window's
+	// data quality (implausible_count, modelmon_data_quality_implausible_values);
+	// the online service refuses a /predict ride with such a value (400 naming the
+	// field and the range). Columns without a range take any finite value.
+	PlausibleRanges map[string]PlausibleRange `yaml:"plausible_ranges"`
+
 	// Segments cut the dataset into segments (e.g. pickup borough, pickup hour
 	// band), each reported with its own metrics and drift; MinSegmentRows (default
 	// report.DefaultMinSegmentRows) is the fewest rows of a segment with a verdict.
@@ -128,6 +138,27 @@ type DatasetConfig struct {
 	Segments       []report.SegmentSpec `yaml:"segments"`
 	MinSegmentRows int                  `yaml:"min_segment_rows"`
 	segmenters     []*report.Segmenter
+}
+
+// PlausibleRange is one column's plausible_ranges entry.
+type PlausibleRange struct {
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+// Ranges returns the dataset's plausible ranges by column (validated: both ends
+// set), keyed as in the config.
+func (d *DatasetConfig) Ranges() map[string]metrics.Range {
+	if len(d.PlausibleRanges) == 0 {
+		return nil
+	}
+	out := make(map[string]metrics.Range, len(d.PlausibleRanges))
+	for col, r := range d.PlausibleRanges {
+		if r.Min != nil && r.Max != nil {
+			out[col] = metrics.Range{Min: *r.Min, Max: *r.Max}
+		}
+	}
+	return out
 }
 
 // ColumnMapping names the columns, as Evidently's ColumnMapping.
@@ -284,10 +315,16 @@ func (d *DatasetConfig) ReportConfig() report.Config {
 			drift.PerColumn[col] = t
 		}
 	}
+	ranges := d.Ranges()
+	if r, ok := ranges[d.PredictionColumn()]; ok && d.PredictionColumn() != report.PredictionColumn {
+		delete(ranges, d.PredictionColumn())
+		ranges[report.PredictionColumn] = r
+	}
 	return report.Config{
 		NumericalFeatures:   slices.Clone(d.ColumnMapping.NumericalFeatures),
 		CategoricalFeatures: slices.Clone(d.ColumnMapping.CategoricalFeatures),
 		Drift:               drift,
+		PlausibleRanges:     ranges,
 	}
 }
 
@@ -473,6 +510,22 @@ func (c *Config) validateDataset(name string, d *DatasetConfig, units map[string
 		}
 		checkTest(key+".stattest", ct.StatTest, kind)
 		checkThreshold(key+".threshold", ct.Threshold)
+	}
+
+	for _, col := range slices.Sorted(maps.Keys(d.PlausibleRanges)) {
+		key := p + ".plausible_ranges." + col
+		r := d.PlausibleRanges[col]
+		if !slices.Contains(cm.NumericalFeatures, col) && col != d.PredictionColumn() {
+			add(c.errf(key, "column %q is not a numerical feature nor the prediction column", col))
+			continue
+		}
+		if r.Min == nil || r.Max == nil {
+			add(c.errf(key, "want both min and max, e.g. {min: 0, max: 1000}"))
+			continue
+		}
+		if err := (metrics.Range{Min: *r.Min, Max: *r.Max}).Validate(); err != nil {
+			add(c.errf(key, "%v", err))
+		}
 	}
 
 	switch d.Adapter {

@@ -3,11 +3,13 @@ package monitor
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/testutil"
 )
 
@@ -86,6 +88,10 @@ func TestRepoConfig(t *testing.T) {
 	if name, scale := d.PredictionMetric(); name != "modelmon_prediction_seconds" || scale != 60 {
 		t.Errorf("prediction metric %s x%v", name, scale)
 	}
+	// The live monitor and the batch (report.TaxiConfig) use one plausible range.
+	if got, want := d.ReportConfig().PlausibleRanges, report.TaxiConfig().PlausibleRanges; !maps.Equal(got, want) || len(got) == 0 {
+		t.Errorf("plausible ranges: config.yaml %v, report.TaxiConfig %v", got, want)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -115,6 +121,11 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown adapter", base("    adapter: bikes\n", ""), "datasets.taxi.adapter", 7, "unknown adapter"},
 		{"duplicate column", strings.Replace(base("", ""), "[trip_distance]", "[PULocationID]", 1), "datasets.taxi.column_mapping.categorical_features[0]", 4, "already named"},
 		{"bad drift share", base("    drift: {drift_share: 2}\n", ""), "datasets.taxi.drift.drift_share", 7, "must be in [0, 1]"},
+		{"range of an unknown column", base("    plausible_ranges:\n      fare: {min: 0, max: 1}\n", ""), "datasets.taxi.plausible_ranges.fare", 8, "not a numerical feature"},
+		{"range of a categorical column", base("    plausible_ranges:\n      PULocationID: {min: 1, max: 265}\n", ""), "datasets.taxi.plausible_ranges.PULocationID", 8, "not a numerical feature"},
+		{"range without max", base("    plausible_ranges:\n      trip_distance: {min: 0}\n", ""), "datasets.taxi.plausible_ranges.trip_distance", 8, "want both min and max"},
+		{"range min above max", base("    plausible_ranges:\n      trip_distance: {min: 10, max: 1}\n", ""), "datasets.taxi.plausible_ranges.trip_distance", 8, "min 10 > max 1"},
+		{"range not a number", base("    plausible_ranges:\n      trip_distance: {min: 0, max: far}\n", ""), "datasets.taxi.plausible_ranges.trip_distance", 8, "cannot unmarshal"},
 		{"moving reference too big", base("", "  moving_reference: true\n  min_reference_size: 30\n"), "service.min_reference_size", 11, "must be <= window_size"},
 	}
 	for _, tc := range cases {

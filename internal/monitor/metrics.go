@@ -24,6 +24,7 @@ const (
 	MetricMissingRatio      = "modelmon_quality_missing_ratio"
 	MetricNewCategories     = "modelmon_quality_new_categories"
 	MetricOutOfRangeRatio   = "modelmon_quality_out_of_range_ratio"
+	MetricImplausible       = "modelmon_quality_implausible_values"
 	MetricRegressionRMSE    = "modelmon_regression_rmse"
 	MetricRegressionMAE     = "modelmon_regression_mae"
 	MetricRegressionME      = "modelmon_regression_mean_error"
@@ -65,7 +66,7 @@ type metricSet struct {
 
 	driftScore, pValue, statistic, threshold, colDrifted *prometheus.Desc
 	datasetDrift, driftedCols, driftedShare              *prometheus.Desc
-	missing, newCats, outOfRange                         *prometheus.Desc
+	missing, newCats, outOfRange, implausible            *prometheus.Desc
 	rmse, mae, me, regRows                               *prometheus.Desc
 	// performance estimate: value, band bounds ([0] lower, [1] upper) per metric
 	estRMSE, estMAE, estME, estRows                                  *prometheus.Desc
@@ -107,9 +108,10 @@ func newMetricSet(m *Monitor) (*metricSet, error) {
 		driftedCols:  prometheus.NewDesc(MetricDriftedColumns, "Number of drifted columns in the latest window.", ds, nil),
 		driftedShare: prometheus.NewDesc(MetricDriftedShare, "Share of drifted columns in the latest window (0-1).", ds, nil),
 
-		missing:    prometheus.NewDesc(MetricMissingRatio, "Share of missing values of a column in the latest window (0-1).", col, nil),
-		newCats:    prometheus.NewDesc(MetricNewCategories, "Distinct categories of a categorical column in the latest window that the reference does not have.", col, nil),
-		outOfRange: prometheus.NewDesc(MetricOutOfRangeRatio, "Share of a numerical column's values in the latest window outside the reference's [min, max] (0-1).", col, nil),
+		missing:     prometheus.NewDesc(MetricMissingRatio, "Share of missing values of a column in the latest window (0-1).", col, nil),
+		newCats:     prometheus.NewDesc(MetricNewCategories, "Distinct categories of a categorical column in the latest window that the reference does not have.", col, nil),
+		outOfRange:  prometheus.NewDesc(MetricOutOfRangeRatio, "Share of a numerical column's values in the latest window outside the reference's [min, max] (0-1).", col, nil),
+		implausible: prometheus.NewDesc(MetricImplausible, "Values of a numerical column in the latest window outside its configured plausible range (plausible_ranges); only columns with a range.", col, nil),
 
 		rmse:    prometheus.NewDesc(MetricRegressionRMSE, "Root mean squared error of the predictions in the latest window with known targets, in the target's unit.", ds, nil),
 		mae:     prometheus.NewDesc(MetricRegressionMAE, "Mean absolute error of the predictions in the latest window with known targets, in the target's unit.", ds, nil),
@@ -199,7 +201,7 @@ func (s *metricSet) register(reg prometheus.Registerer) error {
 // Describe implements prometheus.Collector.
 func (s *metricSet) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.driftScore, s.pValue, s.statistic, s.threshold, s.colDrifted, s.datasetDrift,
-		s.driftedCols, s.driftedShare, s.missing, s.newCats, s.outOfRange, s.rmse, s.mae, s.me, s.regRows,
+		s.driftedCols, s.driftedShare, s.missing, s.newCats, s.outOfRange, s.implausible, s.rmse, s.mae, s.me, s.regRows,
 		s.windowRows, s.windowFill, s.refRows, s.period, s.lastTS, s.lastDur, s.moving,
 		s.estRMSE, s.estMAE, s.estME, s.estRows, s.refRMSEBand[0], s.refRMSEBand[1]} {
 		ch <- d
@@ -271,6 +273,9 @@ func (s *metricSet) Collect(ch chan<- prometheus.Metric) {
 			}
 			if q.outOfRange != nil {
 				gauge(s.outOfRange, *q.outOfRange, name, q.column)
+			}
+			if q.implausible != nil {
+				gauge(s.implausible, float64(*q.implausible), name, q.column)
 			}
 		}
 		if g := r.regression; g != nil {

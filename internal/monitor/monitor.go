@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -486,8 +487,20 @@ func (m *Monitor) compute(ctx context.Context, d *dataset, force bool) error {
 		rep.PerformanceEstimate = m.estimate(d, cur)
 	}
 	elapsed = time.Since(start)
+	// The report is encoded once here, so that GET /monitor/{dataset}/report
+	// serves bytes that are known to encode: a report that would not (none
+	// should: its numbers are finite or null) is a failed computation, and the
+	// previous report stays served.
+	body, err := encodeReport(d.name, start, rep)
+	if err != nil {
+		d.failed.Inc()
+		m.log.Error("monitor: encode report", "dataset", d.name, "err", err)
+		return fmt.Errorf("monitor: dataset %s: %w", d.name, err)
+	}
 	d.computedSeq = seq
-	d.last.Store(summarize(d, rep, start, elapsed, refKind))
+	res := summarize(d, rep, start, elapsed, refKind)
+	res.body = body
+	d.last.Store(res)
 	d.computed.Inc()
 	m.log.Debug("monitor: window computed", "dataset", d.name, "rows", cur.Rows, "reference_rows", ref.Rows,
 		"reference", refKind, "dataset_drift", rep.DataDrift.DatasetDrift, "share_drifted", rep.DataDrift.ShareDrifted, "elapsed", elapsed)
@@ -552,6 +565,17 @@ type result struct {
 	quality    []qualityResult
 	regression *report.Regression
 	estimate   *report.PerformanceEstimate
+
+	body []byte // the GET /monitor/{dataset}/report answer (encodeReport)
+}
+
+// encodeReport is the body of GET /monitor/{dataset}/report.
+func encodeReport(name string, at time.Time, rep *report.Report) ([]byte, error) {
+	b, err := json.Marshal(map[string]any{"dataset": name, "computed_at": at.UTC().Format(time.RFC3339Nano), "report": rep})
+	if err != nil {
+		return nil, fmt.Errorf("encode report: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 type columnResult struct {
@@ -571,6 +595,7 @@ type qualityResult struct {
 	missingShare  *float64
 	newCategories *int
 	outOfRange    *float64
+	implausible   *int
 }
 
 func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Duration, refKind string) *result {
@@ -629,7 +654,7 @@ func summarize(d *dataset, rep *report.Report, at time.Time, elapsed time.Durati
 			if slices.Contains(d.catNames, n) {
 				qr.newCategories = q.NewCount
 			} else {
-				qr.outOfRange = q.OutOfRangeShare
+				qr.outOfRange, qr.implausible = q.OutOfRangeShare, q.Implausible
 				if qr.outOfRange == nil && q.OutOfRangeCount != nil && q.Count > 0 {
 					v := float64(*q.OutOfRangeCount) / float64(q.Count)
 					qr.outOfRange = &v

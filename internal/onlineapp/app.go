@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modelmon/modelmon/internal/httpmetrics"
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/monitor"
 	"github.com/modelmon/modelmon/internal/report"
@@ -73,6 +74,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		if !hasDataset(mon, PredictDataset) {
 			log.Warn("monitoring config has no dataset for /predict: predictions are not monitored live", "dataset", PredictDataset, "config", o.MonitorConfig)
+		} else if so.HTTP.PlausibleRanges == nil {
+			so.HTTP.PlausibleRanges = predictRanges(cfg.Datasets[PredictDataset])
 		}
 	}
 
@@ -160,6 +163,17 @@ func NewRegistry() *prometheus.Registry {
 		collectors.NewBuildInfoCollector(),
 	)
 	return reg
+}
+
+// predictRanges are the plausible ranges of the /predict dataset's features (the
+// prediction's range, if any, is not an input).
+func predictRanges(d *monitor.DatasetConfig) map[string]metrics.Range {
+	rs := d.Ranges()
+	delete(rs, d.PredictionColumn())
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs
 }
 
 func hasDataset(m *monitor.Monitor, name string) bool {

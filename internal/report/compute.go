@@ -77,6 +77,10 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 		if err != nil {
 			return nil, fmt.Errorf("current column %q: %w", name, err)
 		}
+		if pr, ok := cfg.PlausibleRanges[name]; ok {
+			metrics.CountImplausible(&rq, rc, pr)
+			metrics.CountImplausible(&cq, cc, pr)
+		}
 		r.DataQuality.Reference[name], r.DataQuality.Current[name] = rq, cq
 		rv, cv := presentNum(rc), presentNum(cc)
 		if len(rv) == 0 || len(cv) == 0 {
@@ -124,6 +128,9 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 	dd, err := dataDrift(driftNames, driftRef, driftCur, opts)
 	if err != nil {
 		return nil, fmt.Errorf("data drift: %w", err)
+	}
+	for name, why := range dd.Skipped {
+		r.DataDrift.skip(name, why)
 	}
 	r.DataDrift.DatasetDrift = dd.DatasetDrift
 	r.DataDrift.ShareDrifted = dd.ShareDrifted
@@ -266,7 +273,8 @@ const (
 
 // numDistribution bins both samples over [min, q99] of the pooled data (heavy tails,
 // such as a 244,152-mile trip, would otherwise squash every bar into one); the last
-// bin also holds everything above q99.
+// bin also holds everything above q99. When hi − lo overflows (1e308 − (−1e308)),
+// edges and bin indices are computed on halves, which cannot.
 func numDistribution(ref, cur []float64) Distribution {
 	pooled := make([]float64, 0, len(ref)+len(cur))
 	pooled = append(append(pooled, ref...), cur...)
@@ -276,18 +284,38 @@ func numDistribution(ref, cur []float64) Distribution {
 	if hi <= lo {
 		hi = pooled[len(pooled)-1]
 	}
-	if hi <= lo {
-		hi = lo + 1
+	if hi <= lo { // every value equal: one unit (or one part in 2^40 of it) wide
+		w := max(1, math.Abs(lo)*0x1p-40)
+		if hi = lo + w; math.IsInf(hi, 0) {
+			lo, hi = lo-w, lo
+		}
+	}
+	// x−lo over hi−lo, on halves when hi−lo overflows.
+	div, sub, width := 1.0, lo, hi-lo
+	if math.IsInf(width, 0) {
+		div, sub, width = 2, lo/2, hi/2-lo/2
 	}
 	edges := make([]float64, numBins+1)
 	for i := range edges {
-		edges[i] = lo + (hi-lo)*float64(i)/numBins
+		t := float64(i) / numBins
+		edges[i] = lo*(1-t) + hi*t
+		if i == 0 {
+			edges[i] = lo
+		} else if i == numBins {
+			edges[i] = hi
+		} else if w := hi - lo; !math.IsInf(w, 0) {
+			edges[i] = lo + w*t // as before: exact for ordinary data
+		}
 	}
 	share := func(xs []float64) []float64 {
 		counts := make([]float64, numBins)
 		for _, x := range xs {
-			b := int(math.Floor((x - lo) / (hi - lo) * numBins))
-			counts[min(max(b, 0), numBins-1)]++
+			f := math.Floor((x/div - sub) / width * numBins)
+			b := numBins - 1
+			if f < numBins {
+				b = max(int(f), 0)
+			}
+			counts[b]++
 		}
 		for i := range counts {
 			counts[i] /= float64(len(xs))

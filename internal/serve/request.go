@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/taxi"
 )
 
@@ -66,8 +69,9 @@ func (e *inputError) Error() string {
 	return fmt.Sprintf("field %q: %s", e.Field, e.Msg)
 }
 
-// decodeRide parses and validates one ride. Every error is an *inputError.
-func decodeRide(body []byte) (*rideRequest, error) {
+// decodeRide parses and validates one ride (ranges: the plausible range of numerical
+// fields, by JSON name; see Config.PlausibleRanges). Every error is an *inputError.
+func decodeRide(body []byte, ranges map[string]metrics.Range) (*rideRequest, error) {
 	var r rideRequest
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == 'n' {
 		return nil, &inputError{Msg: "body must be a JSON object, got " + truncate(string(t))}
@@ -80,7 +84,7 @@ func decodeRide(body []byte) (*rideRequest, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &inputError{Msg: "trailing data after the JSON object"}
 	}
-	if err := r.validate(); err != nil {
+	if err := r.validate(ranges); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -309,8 +313,8 @@ func truncate(s string) string {
 	return s
 }
 
-// validate checks the model's inputs.
-func (r *rideRequest) validate() error {
+// validate checks the model's inputs, then the plausible ranges.
+func (r *rideRequest) validate(ranges map[string]metrics.Range) error {
 	for _, f := range []struct {
 		name string
 		v    optInt
@@ -327,6 +331,43 @@ func (r *rideRequest) validate() error {
 	}
 	if r.TripDistance.V < 0 {
 		return &inputError{Field: fieldDistance, Msg: fmt.Sprintf("want a number >= 0, got %v", r.TripDistance.V)}
+	}
+	for _, name := range slices.Sorted(maps.Keys(ranges)) {
+		f := r.floatField(name)
+		if f == nil || !f.Set {
+			continue
+		}
+		if rg := ranges[name]; !rg.Contains(f.V) {
+			return &inputError{Field: name, Msg: fmt.Sprintf("%v is outside the plausible range %v (plausible_ranges in the monitoring config)", f.V, rg)}
+		}
+	}
+	return nil
+}
+
+// floatField returns the numerical field of the request with that JSON name, nil
+// if there is none.
+func (r *rideRequest) floatField(name string) *optFloat {
+	switch name {
+	case fieldDistance:
+		return &r.TripDistance
+	case "fare_amount":
+		return &r.FareAmount
+	case "extra":
+		return &r.Extra
+	case "mta_tax":
+		return &r.MtaTax
+	case "tip_amount":
+		return &r.TipAmount
+	case "tolls_amount":
+		return &r.TollsAmount
+	case "ehail_fee":
+		return &r.EhailFee
+	case "improvement_surcharge":
+		return &r.ImprovementSurcharge
+	case "total_amount":
+		return &r.TotalAmount
+	case "congestion_surcharge":
+		return &r.CongestionSurcharge
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
 
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/spool"
@@ -65,6 +66,12 @@ type Config struct {
 	// the routes of Routes.Ingest (/iterate/{dataset}, /monitor/{dataset}/report;
 	// 401 otherwise, compared in constant time). /predict stays open.
 	IngestToken string
+	// PlausibleRanges bound numerical /predict fields by JSON name (e.g.
+	// trip_distance: [0, 1e6]); a ride with a value outside is answered 400
+	// naming the field and the range, and is neither predicted nor logged.
+	// onlineapp fills it from the monitoring config's plausible_ranges of the
+	// dataset /predict feeds. Nil: any finite value.
+	PlausibleRanges map[string]metrics.Range
 }
 
 // Defaults of Config.
@@ -163,6 +170,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("serve: model %s has features %q + %q, want %q + [%q]",
 			m.Version, m.Categorical, m.Numerical, taxi.FeatureCategorical, taxi.FeatureDistance)
 	}
+	for name, r := range cfg.PlausibleRanges {
+		if (&rideRequest{}).floatField(name) == nil {
+			return nil, fmt.Errorf("serve: plausible range of %q: not a numerical /predict field", name)
+		}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("serve: plausible range of %q: %w", name, err)
+		}
+	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
@@ -251,7 +266,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	req, err := decodeRide(buf.Bytes())
+	req, err := decodeRide(buf.Bytes(), s.cfg.PlausibleRanges)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

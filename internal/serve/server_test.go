@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/mongotest"
 	"github.com/modelmon/modelmon/internal/serve"
@@ -699,4 +700,53 @@ func newHTTPTest(t *testing.T, h http.Handler) *httptest.Server {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// Issue 15: a value outside a configured plausible range is a 400 naming the field
+// and the range; the ride is neither predicted nor logged (real embedded store).
+// Without a range every finite value is accepted, as before.
+func TestPredictPlausibleRange(t *testing.T) {
+	e := newEnv(t, store.LoggerOptions{}, serve.Config{PlausibleRanges: map[string]metrics.Range{
+		"trip_distance": {Min: 0, Max: 1000}, "fare_amount": {Min: -500, Max: 5000},
+	}}, nil)
+	id := idMaker()
+	for _, c := range []struct {
+		name, body, field string
+		status            int
+	}{
+		{"poison distance", `"trip_distance":1e200`, "trip_distance", 400},
+		{"largest float", `"trip_distance":1.7976931348623157e308`, "trip_distance", 400},
+		{"just above", `"trip_distance":1000.0000001`, "trip_distance", 400},
+		{"upper bound", `"trip_distance":1000`, "", 200},
+		{"lower bound", `"trip_distance":0`, "", 200},
+		{"tiny", `"trip_distance":5e-324`, "", 200},
+		{"fare out of range", `"trip_distance":2,"fare_amount":-1e300`, "fare_amount", 400},
+		{"fare absent", `"trip_distance":2`, "", 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rid := id(strings.ReplaceAll(c.name, " ", "-"))
+			a := e.post(t, "/predict", `{"id":"`+rid+`","PULocationID":1,"DOLocationID":2,`+c.body+`}`, jsonCT)
+			if a.Status != c.status {
+				t.Fatalf("status %d, want %d: %s", a.Status, c.status, a.Raw)
+			}
+			if c.status == 400 {
+				msg, _ := a.Body["error"].(string)
+				if !strings.Contains(msg, `"`+c.field+`"`) || !strings.Contains(msg, "plausible range [") {
+					t.Errorf("error %q does not name %s and its range", msg, c.field)
+				}
+				if docExists(t, e, rid) {
+					t.Errorf("refused ride %s was logged", rid)
+				}
+			}
+		})
+	}
+	open := newEnv(t, store.LoggerOptions{}, serve.Config{}, nil)
+	if a := open.post(t, "/predict", `{"id":"`+id("open")+`","PULocationID":1,"DOLocationID":2,"trip_distance":1e5}`, jsonCT); a.Status != 200 {
+		t.Errorf("no range configured: %d %s", a.Status, a.Raw)
+	}
+	for name, r := range map[string]metrics.Range{"PULocationID": {Min: 1, Max: 2}, "distance": {Min: 0, Max: 1}, "trip_distance": {Min: 2, Max: 1}} {
+		if _, err := serve.New(serve.Config{PlausibleRanges: map[string]metrics.Range{name: r}}, serve.Deps{Model: mdl, Sink: store.NewLogger(nil, store.LoggerOptions{})}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("range %v of %q: err = %v", r, name, err)
+		}
+	}
 }

@@ -583,6 +583,23 @@ def case_list():
     add("mmd_same", "empirical_mmd", d["n01_120"], d["n01_60"], rtol=1e-9)
     add("mmd_exp", "empirical_mmd", d["exp_200"], d["exp_250"], rtol=1e-9)
     add("mmd_n1", "empirical_mmd", [1.0], [1.0, 2.0], error=True)
+
+    # ---- extreme magnitudes (issue 15): the Go tests rescale data whose largest
+    # magnitude is beyond 2^500 (or below 2^-500) by a power of two; scipy/numpy
+    # compute these directly (at 1e152 numpy's squares still fit, 1e300 positive
+    # data only go through differences, ranks and bins).
+    def sc(xs, f):
+        return [x * f for x in xs]
+    add("wasserstein_scaled_1e152", "wasserstein", sc(d["n01_50"], 1e152), sc(d["n05_60"], 1e152))
+    add("ed_scaled_1e152", "ed", sc(d["n01_50"], 1e152), sc(d["n05_60"], 1e152))
+    add("ed_scaled_1e300", "ed", sc(d["logn_500"], 1e300), sc(d["logn_600"], 1e300))
+    add("ed_scaled_1e-300", "ed", sc(d["n01_50"], 1e-300), sc(d["n05_60"], 1e-300))
+    add("ks_scaled_1e300", "ks", sc(d["logn_500"], 1e300), sc(d["logn_600"], 1e300))
+    add("ttest_scaled_1e152", "t_test", sc(d["n01_50"], 1e152), sc(d["n05_60"], 1e152))
+    add("anderson_scaled_1e300", "anderson", sc(d["logn_500"], 1e300), sc(d["logn_600"], 1e300))
+    add("mannw_scaled_-1e300", "mannw", sc(d["n01_50"], -1e300), sc(d["n05_60"], -1e300))
+    add("jensenshannon_num_scaled_1e300", "jensenshannon", sc(d["logn_500"], 1e300), sc(d["logn_600"], 1e300))
+    add("psi_num_scaled_1e-300", "psi", sc(d["logn_500"], 1e-300), sc(d["logn_600"], 1e-300))
     return C
 
 
