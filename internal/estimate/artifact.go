@@ -14,10 +14,11 @@ import (
 	"github.com/modelmon/modelmon/internal/model"
 )
 
-// Format names the artifact kind; FormatVersion is bumped on any incompatible change.
+// Format names the artifact kind; FormatVersion is bumped on any incompatible change
+// (2: the features implied_speed and pu_is_do).
 const (
 	Format        = "modelmon.dle-estimator"
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // Estimator is a fitted Direct Loss Estimation estimator for one model version,

@@ -20,13 +20,18 @@ type Record struct {
 // Nanny feature columns, in order. The pickup hour and weekday are deliberately
 // absent: nannies that read them were less accurate on every later month (the
 // hourly pattern of the reference, February 2021, does not carry over), and the
-// live records carry no pickup time.
+// live records carry no pickup time. implied_speed (trip_distance over the
+// prediction: the speed the model assumes) and pu_is_do (pickup zone = dropoff
+// zone) are functions of the other inputs; they were chosen on the reference alone
+// (README, "Performance estimation").
 const (
 	featPU = iota
 	featDO
 	featDistance
 	featPrediction
 	featPUDOKnown
+	featSpeed
+	featSamePUDO
 	numFeatures
 )
 
@@ -36,6 +41,8 @@ var featureNames = [numFeatures]string{
 	featDistance:   "trip_distance",
 	featPrediction: "prediction",
 	featPUDOKnown:  "pu_do_in_model",
+	featSpeed:      "implied_speed",
+	featSamePUDO:   "pu_is_do",
 }
 
 var featureCategorical = [numFeatures]bool{featPU: true, featDO: true}
@@ -63,8 +70,18 @@ func rawColumns(m *model.Model, recs []Record) ([][]float64, error) {
 		if m.Known(taxi.PUDO(r.PULocationID, r.DOLocationID)) {
 			cols[featPUDOKnown][i] = 1
 		}
+		cols[featSpeed][i] = impliedSpeed(r.TripDistance, r.Prediction)
+		if r.PULocationID == r.DOLocationID {
+			cols[featSamePUDO][i] = 1
+		}
 	}
 	return cols, nil
+}
+
+// impliedSpeed is the speed the model's prediction implies, miles per minute, the
+// prediction floored at half a minute.
+func impliedSpeed(distance, prediction float64) float64 {
+	return distance / math.Max(prediction, 0.5)
 }
 
 func zone(id int64) float64 {

@@ -165,8 +165,11 @@ func summary(rows []monthRow) (meanR, maxR, meanM, maxM float64, covered, window
 // does and checks the estimates of every later month of data/ against the
 // realized metrics over the same rows, and the band on 20 random windows of
 // 10,000 rides per month. The bounds are the measured accuracy with a small
-// margin (see the README table), not the goal of 5% per month and 2% on
-// average, which this estimator does not reach on 2022-02 and 2022-03.
+// margin (see the README table: RMSE 2.6% mean, 5.9% max; MAE 2.5% / 5.1%; 125 of
+// 160 windows), not the goal of 5% per month and 2% on average, which
+// this estimator does not reach on 2022-02 and 2022-03: there the durations grew
+// at the same inputs (a nanny trained on 2022-01, whose inputs a classifier
+// cannot tell from 2022-02's, is 7-9% low on both).
 func TestAccuracyOnRealMonths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on a real month")
@@ -183,7 +186,7 @@ func TestAccuracyOnRealMonths(t *testing.T) {
 	meanR, maxR, meanM, maxM, cov, win := summary(rows)
 	t.Logf("\n%s", markdownTable(rows))
 	t.Logf("RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%, band coverage %d/%d", 100*meanR, 100*maxR, 100*meanM, 100*maxM, cov, win)
-	if meanR > 0.03 || maxR > 0.065 || meanM > 0.03 || maxM > 0.06 {
+	if meanR > 0.0285 || maxR > 0.0625 || meanM > 0.028 || maxM > 0.055 {
 		t.Errorf("accuracy worse than measured: RMSE mean %.2f%% max %.2f%%, MAE mean %.2f%% max %.2f%%", 100*meanR, 100*maxR, 100*meanM, 100*maxM)
 	}
 	var naive float64
@@ -193,7 +196,7 @@ func TestAccuracyOnRealMonths(t *testing.T) {
 	if meanR > naive/3 {
 		t.Errorf("mean RMSE error %.2f%% is not well below the naive guess's %.2f%%", 100*meanR, 100*naive)
 	}
-	if cov < win*6/10 {
+	if cov < win*7/10 {
 		t.Errorf("realized RMSE inside the band in %d of %d windows", cov, win)
 	}
 }
