@@ -85,9 +85,7 @@ func newFixture(t *testing.T, n, chunkRows int) *fixture {
 		t.Fatal(err)
 	}
 	dataDir := t.TempDir()
-	if err := os.Symlink(filepath.Join(batchtest.RepoRoot(), "data"), filepath.Join(dataDir, "data")); err != nil {
-		t.Fatal(err)
-	}
+	batchtest.CopyData(t, dataDir)
 	a := &Activities{DB: db, Model: testModel, ReportsDir: filepath.Join(t.TempDir(), "reports"), DataDir: dataDir, ChunkRows: chunkRows, Hostname: "test-host"}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()

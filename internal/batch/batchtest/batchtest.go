@@ -220,3 +220,15 @@ func Count(ctx context.Context, coll *mongo.Collection, filter any) (int, error)
 	}
 	return n, cur.Err()
 }
+
+// CopyData makes dir/data a real folder holding copies of the repository's data
+// files, as a deployment's DATA_DIR does. A symbolic link would not do: workflow
+// file inputs may not lead out of DATA_DIR through a link (internal/datadir).
+func CopyData(t testing.TB, dir string) {
+	t.Helper()
+	src := filepath.Join(RepoRoot(), "data")
+	dst := filepath.Join(dir, "data")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatalf("copy %s to %s: %v", src, dst, err)
+	}
+}

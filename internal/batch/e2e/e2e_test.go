@@ -92,9 +92,7 @@ func setup(t *testing.T) *env {
 	e.dataDir = t.TempDir()
 	e.reportsDir = filepath.Join(t.TempDir(), "reports")
 	// DATA_DIR looks like a deployment's: data/ with the TLC files, target CSVs.
-	if err := os.Symlink(filepath.Join(batchtest.RepoRoot(), "data"), filepath.Join(e.dataDir, "data")); err != nil {
-		t.Fatal(err)
-	}
+	batchtest.CopyData(t, e.dataDir)
 	path := batchtest.DataPath("green_tripdata_2022-01.parquet")
 	r1, err := batchtest.Rides(ctx, path, e.model, "ride", 0, 3000, day1)
 	if err != nil {

@@ -116,9 +116,7 @@ func setupFaults(t *testing.T) *faultEnv {
 	e.model = batchtest.LoadModel(t)
 	e.dataDir = t.TempDir()
 	e.reportsDir = filepath.Join(t.TempDir(), "reports")
-	if err := os.Symlink(filepath.Join(batchtest.RepoRoot(), "data"), filepath.Join(e.dataDir, "data")); err != nil {
-		t.Fatal(err)
-	}
+	batchtest.CopyData(t, e.dataDir)
 
 	n := (len(taxiFaultDay) + 1) * faultRowsPerDay
 	all, err := batchtest.Rides(ctx, batchtest.DataPath("green_tripdata_2022-01.parquet"), e.model, "f", 0, n, faultDay(1))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -101,9 +100,7 @@ func TestWindowLedgerExactlyOnce(t *testing.T) {
 	db := mc.Database(mongodb.Database)
 	m := batchtest.LoadModel(t)
 	dataDir := t.TempDir()
-	if err := os.Symlink(filepath.Join(batchtest.RepoRoot(), "data"), filepath.Join(dataDir, "data")); err != nil {
-		t.Fatal(err)
-	}
+	batchtest.CopyData(t, dataDir)
 	if err := batch.Register(ledgerTestDataset()); err != nil {
 		t.Fatal(err)
 	}
