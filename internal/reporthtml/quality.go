@@ -2,6 +2,7 @@ package reporthtml
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -24,6 +25,7 @@ type qualitySide struct {
 	Absent                                                                   bool
 	Count, Missing, MissingCount, Min, P25, P50, P75, Max, Mean, Std, Unique string
 	MostCommon, MostCommonShare, New, Unused, OutOfRange, OutOfRangeCount    string
+	Implausible                                                              string // values outside the configured plausible range
 	MissingWarn, NewWarn, OutOfRangeWarn                                     bool
 	NewExamples                                                              []string
 	NewMore                                                                  string
@@ -113,6 +115,12 @@ func newQualitySide(q report.ColumnQuality, ok bool, label, class string, curren
 		s.OutOfRangeWarn = *q.OutOfRangeShare > 0
 		if q.OutOfRangeCount != nil && *q.OutOfRangeCount > 0 {
 			s.OutOfRangeCount = rowCount(*q.OutOfRangeCount)
+		}
+	}
+	if q.Implausible != nil && *q.Implausible > 0 {
+		s.Implausible = integer(*q.Implausible) + " implausible"
+		if r := q.PlausibleRange; r != nil {
+			s.Implausible += fmt.Sprintf(" (outside [%s, %s])", num(r.Min), num(r.Max))
 		}
 	}
 	return s

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -362,5 +363,27 @@ func TestRenderSelfContained(t *testing.T) {
 		if strings.Contains(out, s) {
 			t.Errorf("output contains %q", s)
 		}
+	}
+}
+
+// Values outside a column's configured plausible range are flagged in the
+// data-quality table with their count and the range.
+func TestRenderImplausible(t *testing.T) {
+	r := loadSampleReport(t)
+	q, ok := r.DataQuality.Current["trip_distance"]
+	if !ok {
+		t.Fatal("sample has no trip_distance quality")
+	}
+	if strings.Contains(renderString(t, r, sampleMeta(), nil), "implausible") {
+		t.Fatal("implausible shown without implausible values")
+	}
+	n := 3
+	q.Implausible = &n
+	q.PlausibleRange = &metrics.Range{Min: 0, Max: 1e6}
+	r.DataQuality.Current["trip_distance"] = q
+	out := renderString(t, r, sampleMeta(), nil)
+	if want := `<div class="more warn">3 implausible (outside [0, 1,000,000])</div>`; !strings.Contains(out, want) {
+		i := strings.Index(out, "implausible")
+		t.Errorf("want %q; page has %q", want, out[max(0, i-80):min(len(out), i+80)])
 	}
 }
