@@ -305,7 +305,7 @@ func waitPollers(ctx context.Context, tc client.Client, ns string, n int) error 
 	return fmt.Errorf("%d workers did not start polling within 2 minutes (see their logs)", n)
 }
 
-// load inserts n rides from the months in data/ (in name order, cycling), each with
+// load inserts n rides from the months in data/ (from 2022-01 on, cycling), each with
 // a new id and a received_at spread evenly over window, and their targets.
 func load(ctx context.Context, db *mongo.Database, m *model.Model, n int, root string) error {
 	files, err := filepath.Glob(filepath.Join(root, "data", "green_tripdata_*.parquet"))
@@ -313,6 +313,14 @@ func load(ctx context.Context, db *mongo.Database, m *model.Model, n int, root s
 		return fmt.Errorf("no TLC months in %s/data (%v)", root, err)
 	}
 	sort.Strings(files)
+	// Start after the reference month (2021-01), so the window drifts as real
+	// traffic would; cycle through the months (new ids) beyond ~600k rows.
+	for i, f := range files {
+		if strings.HasSuffix(f, "2022-01.parquet") {
+			files = append(files[i:], files[:i]...)
+			break
+		}
+	}
 	data := db.Collection(mongodb.CollectionData)
 	step := window.End.Sub(window.Start) / time.Duration(n)
 	var targets []batch.Target
