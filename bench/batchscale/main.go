@@ -196,14 +196,14 @@ func run(ctx context.Context, o options) error {
 		cmd.Env = append(os.Environ(),
 			"TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "TEMPORAL_NAMESPACE="+tsrv.Namespace(),
 			"MONGODB_ADDRESS="+o.mongoURI, "MONGODB_DATABASE="+dbName,
-			"DATA_DIR="+root, "REPORTS_DIR="+filepath.Join(o.dir, "reports"), "METRICS_ADDR=", "LOG_LEVEL=warn")
+			"DATA_DIR="+root, "REPORTS_DIR="+filepath.Join(o.dir, "reports"), "METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start worker %d: %w", i, err)
 		}
 		procs = append(procs, cmd)
 	}
-	if err := waitPollers(ctx, tc, tsrv.Namespace(), o.workers); err != nil {
+	if err := waitPollers(ctx, tc, tsrv.Namespace(), procs); err != nil {
 		return err
 	}
 	logf("%d workers polling", o.workers)
@@ -283,9 +283,15 @@ func peakRSSMB(pid int) (float64, error) {
 	return 0, fmt.Errorf("peak RSS of %d: no VmHWM", pid)
 }
 
-func waitPollers(ctx context.Context, tc client.Client, ns string, n int) error {
+func waitPollers(ctx context.Context, tc client.Client, ns string, procs []*exec.Cmd) error {
+	n := len(procs)
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
+		for i, p := range procs {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid)); err != nil || strings.Contains(string(b), ") Z ") {
+				return fmt.Errorf("worker %d exited at start (see worker-%d.log with --dir)", i, i)
+			}
+		}
 		r, err := tc.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
 			Namespace: ns, TaskQueue: &taskqueuepb.TaskQueue{Name: workflows.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 			TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY,
