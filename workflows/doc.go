@@ -62,10 +62,10 @@
 // The steps:
 //   - PlanPartitions resolves the window as FetchPredictions does and sizes P =
 //     ceil(estimate / partition_rows) (at most batchapi.MaxPartitions) equal time
-//     slices of received_at. The estimate is the log collection's
-//     estimatedDocumentCount: collection metadata, no document read, an upper bound
-//     of the window's rows (a countDocuments of the window reads every document on
-//     FerretDB; on MongoDB with the received_at index it would be exact and cheap).
+//     slices of received_at. The estimate is the log collection's document count
+//     from $collStats: metadata, no document read, an upper bound of the window's
+//     rows (a countDocuments of the window reads every document on FerretDB; on
+//     MongoDB with the received_at index it would be exact and cheap).
 //     P = 1 (and an empty window) takes the single-pass path unchanged.
 //   - ProfilePartition streams its slice with a cursor (batch.FindLogged, the same
 //     filter as the single pass), joins targets (per chunk with TargetLookup "in" or

@@ -38,7 +38,9 @@ func PartitionActivityOptions(name string) workflow.ActivityOptions {
 	case batchapi.PlanPartitions:
 		return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: retry(10)}
 	case batchapi.ProfilePartition:
-		return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10)}
+		// Not eager: an eagerly executed activity runs on the worker that completed the
+		// workflow task, which would keep every partition on one worker.
+		return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(10), DisableEagerExecution: true}
 	case batchapi.MergeProfiles:
 		return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: retry(5)}
 	}
