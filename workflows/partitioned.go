@@ -97,6 +97,7 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Resu
 	versions := map[string]int{}
 	for _, p := range parts {
 		s.res.Rows.Current += p.Rows
+		s.res.ProfileBytes += p.ProfileBytes
 		s.res.Rows.Skipped += p.Skipped
 		s.res.Rows.TargetsMatched += p.TargetsMatched
 		s.res.Rows.TargetsInDomain += p.TargetsInDomain

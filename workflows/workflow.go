@@ -65,6 +65,8 @@ type Result struct {
 	// PartitionsByWorker how many each worker profiled.
 	Partitions         int            `json:"partitions,omitempty"`
 	PartitionsByWorker map[string]int `json:"partitions_by_worker,omitempty"`
+	// ProfileBytes is the total size of the partition profiles.
+	ProfileBytes int `json:"profile_bytes,omitempty"`
 }
 
 // MaxFutureSkew is how far window_end may lie ahead of the workflow's clock.

@@ -93,6 +93,8 @@ type result struct {
 	RowsPerS            float64            `json:"rows_per_s"`
 	StoreScanRowsPerS   float64            `json:"store_scan_rows_per_s"`
 	Store               string             `json:"store"`
+	ProfileBytesPerPart int                `json:"profile_bytes_per_partition"`
+	HistoryEvents       int                `json:"history_events"`
 	TimingsMS           map[string]int64   `json:"timings_ms"`
 	MaxDev              map[string]float64 `json:"max_dev,omitempty"`
 }
@@ -225,6 +227,14 @@ func run(ctx context.Context, o options) error {
 	res.RowsPerS = round(float64(wres.Rows.Current) / res.WallS)
 	res.Partitions = max(wres.Partitions, 1)
 	res.TimingsMS = wres.TimingsMS
+	res.ProfileBytesPerPart = wres.ProfileBytes / res.Partitions
+	it := tc.GetWorkflowHistory(ctx, wr.GetID(), wr.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			return fmt.Errorf("read the run's history: %w", err)
+		}
+		res.HistoryEvents++
+	}
 	for _, p := range procs {
 		rss, err := peakRSSMB(p.Process.Pid)
 		if err != nil {
