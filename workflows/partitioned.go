@@ -86,11 +86,18 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Resu
 
 	t0 := workflow.Now(ctx)
 	refFut := scoreReference.start(ctx, batchapi.ScoreReferenceInput{Run: s.run, Dataset: s.in.Dataset, Reference: s.in.Reference})
+	var refErr error
+	refDone := false
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		s.ref, refErr = scoreReference.get(gctx, refFut)
+		s.timings[batchapi.ScoreReference] = workflow.Now(gctx).Sub(t0).Milliseconds()
+		refDone = true
+	})
 	parts, err := s.fanOut(ctx, w, plan.Partitions)
 	s.timings[batchapi.ProfilePartition] = workflow.Now(ctx).Sub(t0).Milliseconds()
-	var refErr error
-	s.ref, refErr = scoreReference.get(ctx, refFut)
-	s.timings[batchapi.ScoreReference] = workflow.Now(ctx).Sub(t0).Milliseconds()
+	if werr := workflow.Await(ctx, func() bool { return refDone }); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, true, err
 	}
