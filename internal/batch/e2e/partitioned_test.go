@@ -39,6 +39,7 @@ func TestPartitionedMatchesSinglePass(t *testing.T) {
 	in := workflows.Input{Dataset: "taxi", WindowStart: win.Start.Format(time.RFC3339), WindowEnd: win.End.Format(time.RFC3339)}
 	id := batch.WorkflowID("taxi", win)
 	reportID := batch.ReportID("taxi", win)
+	var lastRun client.WorkflowRun
 	run := func(in workflows.Input) (workflows.Result, *report.Report, error) {
 		r, err := e.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: workflows.TaskQueue,
@@ -48,6 +49,7 @@ func TestPartitionedMatchesSinglePass(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		lastRun = r
 		var res workflows.Result
 		if err := r.Get(ctx, &res); err != nil {
 			return res, nil, err
@@ -81,6 +83,8 @@ func TestPartitionedMatchesSinglePass(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.checkStagingEmpty(t, ctx)
+	// Nothing row-sized in the history: every payload stays small.
+	checkPayloads(t, e.history(t, ctx, id, lastRun.GetRunID()))
 	sres, srep, err := run(in)
 	if err != nil {
 		t.Fatal(err)
