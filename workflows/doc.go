@@ -105,6 +105,56 @@
 // never uses an index; the HTML report goes to REPORTS_DIR, which must be shared
 // storage when workers run on several hosts (its host is recorded with the path).
 //
+// # Partitioned path (input partition_rows > 0)
+//
+// A window too large for one worker is split into partitions that every worker of
+// the queue can run (partitioned.go, activities/partition.go, internal/profile):
+//
+//	PlanPartitions -> (ScoreReference || ProfilePartition x P, at most partition_fan_out at once)
+//	-> MergeProfiles -> SaveHTMLReport -> InsertResults
+//
+// The steps:
+//   - PlanPartitions resolves the window as FetchPredictions does and sizes P =
+//     ceil(estimate / partition_rows) (at most batchapi.MaxPartitions) equal time
+//     slices of received_at. The estimate is the log collection's document count
+//     from $collStats: metadata, no document read, an upper bound of the window's
+//     rows (a countDocuments of the window reads every document on FerretDB; on
+//     MongoDB with the received_at index it would be exact and cheap).
+//     P = 1 (and an empty window) takes the single-pass path unchanged.
+//   - ProfilePartition streams its slice with a cursor (batch.FindLogged, the same
+//     filter as the single pass), joins targets (per chunk with TargetLookup "in" or
+//     a target CSV: memory of one chunk; with the default "scan": the slice's rows,
+//     bounded by partition_rows) and stages a mergeable profile (internal/profile:
+//     exact category counts, moments + a DDSketch per numerical column and the
+//     prediction, regression error sums + an error sketch; 13-21 KB for the taxi)
+//     as chunk <partition index> of stage "profile": a retried partition replaces its
+//     own profile, so no partition is counted twice.
+//   - MergeProfiles reads the profiles in one pass, refuses a missing one, a
+//     duplicate or one of another format_version (StagingLost: run the window
+//     again), merges them and computes the report (internal/profile.Report). The
+//     report's "computation" block says which path it took and the bounds that
+//     apply: categorical statistics and counts exact, ME/MAE/RMSE/R2 exact to
+//     rounding, numerical drift tests and quantiles on the sketch (0.5% relative;
+//     K-S D within 0.005, Wasserstein within 1% measured on the real months).
+//     Segments, error bias and the performance estimate are not computed on this
+//     path.
+//
+// History: each partition costs 3 activity events plus at most 3 workflow-task
+// events, about 1 KB of payloads; Temporal fails a workflow at 50,000 events or
+// 50 MB (and warns at 10,240 events), so P is capped at 4,000 (~24,000 events) and
+// a larger window gets larger partitions. 10,000 partitions would need child
+// workflows per block of ~1,000 partitions (not implemented).
+//
+// Cost: on MongoDB each partition reads its slice through the received_at index
+// and its targets through _id ("in"), so the window is read once and the run scales
+// with the workers until the database saturates; the merge reads P small profiles.
+// On FerretDB v1 no filter uses an index: every partition scans the whole log
+// collection (and, with "scan", the whole target collection), so P partitions cost
+// P passes and the path is slower than the single pass there. The merge still
+// rebuilds one value per row and column for the drift tests (8 bytes a numerical,
+// 16 a categorical value: ~48 bytes a row for the taxi), the part of the path whose
+// memory still grows with the window.
+//
 // # Results
 //
 // InsertResults writes one document per (dataset, window) into `report` with a

@@ -40,6 +40,14 @@ type Input struct {
 	Reference string `json:"reference,omitempty"`
 	// Targets is a target.csv path (relative to DATA_DIR); empty: the target collection.
 	Targets string `json:"targets,omitempty"`
+	// PartitionRows > 0 turns on the partitioned path (partitioned.go): a window
+	// estimated at more rows than this is profiled in time slices of at most about
+	// this many rows on all workers, and the report computed from the merged
+	// profiles; 0 (the default) keeps the exact single-pass path.
+	// batchapi.DefaultPartitionRows is the suggested value.
+	PartitionRows int `json:"partition_rows,omitempty"`
+	// PartitionFanOut bounds the partitions running at once (0: DefaultPartitionFanOut).
+	PartitionFanOut int `json:"partition_fan_out,omitempty"`
 }
 
 // Result statuses beyond batch.StatusCompleted and batch.StatusNoData.
@@ -81,6 +89,12 @@ type Result struct {
 	HTMLPath     string           `json:"html_path,omitempty"`
 	ModelVersion string           `json:"model_version,omitempty"`
 	TimingsMS    map[string]int64 `json:"timings_ms,omitempty"`
+	// Partitions is the number of partitions of the partitioned path (0: single pass),
+	// PartitionsByWorker how many each worker profiled.
+	Partitions         int            `json:"partitions,omitempty"`
+	PartitionsByWorker map[string]int `json:"partitions_by_worker,omitempty"`
+	// ProfileBytes is the total size of the partition profiles.
+	ProfileBytes int `json:"profile_bytes,omitempty"`
 }
 
 // MaxFutureSkew is how far window_end may lie ahead of the workflow's clock.
@@ -214,6 +228,9 @@ func call[In, Out any](ctx workflow.Context, s *run, act typedActivity[In, Out],
 }
 
 func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, error) {
+	if err := checkPartitionInput(s.in); err != nil {
+		return nil, err
+	}
 	fin := batchapi.FetchInput{Run: s.run, Dataset: s.in.Dataset, WindowEnd: end}
 	if !start.IsZero() {
 		fin.WindowStart = &start
@@ -233,6 +250,17 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 		}
 		s.window = &w
 		fin.WindowStart, fin.WindowEnd, fin.ByStoredAt = &w.Start, w.End, true
+	}
+	if s.in.PartitionRows != 0 {
+		// After the claim: the partitions slice the claimed window by stored_at, so
+		// the ledger's exactly-once accounting holds on this path too.
+		pstart, pend := start, end
+		if s.window != nil {
+			pstart, pend = s.window.Start, s.window.End
+		}
+		if res, done, err := s.partitioned(ctx, pstart, pend); done {
+			return res, err
+		}
 	}
 	if s.fetch, err = call(ctx, s, fetchPredictions, fin); err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ type Report struct {
 	// PerformanceEstimate is the model's performance estimated without targets
 	// (EstimatePerformance); absent when no estimator is configured.
 	PerformanceEstimate *PerformanceEstimate `json:"performance_estimate,omitempty"`
+	// Computation says how the report was computed (absent: the exact single-pass
+	// path); see Computation.
+	Computation *Computation `json:"computation,omitempty"`
 }
 
 // DataDrift is the dataset-level drift verdict and the per-column tests.

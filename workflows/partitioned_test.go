@@ -1,0 +1,162 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/modelmon/modelmon/internal/batch"
+	"github.com/modelmon/modelmon/internal/batch/batchapi"
+)
+
+func registerPartitionStubs(env *testsuite.TestWorkflowEnvironment) {
+	stub := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	errStub := errors.New("activity not mocked")
+	stub(batchapi.PlanPartitions, func(context.Context, batchapi.PlanInput) (*batchapi.PlanResult, error) { return nil, errStub })
+	stub(batchapi.ProfilePartition, func(context.Context, batchapi.PartitionInput) (*batchapi.PartitionResult, error) { return nil, errStub })
+	stub(batchapi.MergeProfiles, func(context.Context, batchapi.MergeInput) (*batchapi.ComputeResult, error) { return nil, errStub })
+}
+
+// partitionMocks answers the partitioned path: a plan of n partitions, partitions
+// of 100 rows (failing is called for a partition that fails permanently), a merge.
+type partitionMocks struct {
+	mu       sync.Mutex
+	running  int
+	maxRun   int
+	indexes  map[int]int
+	claims   calls
+	merged   *batchapi.MergeInput
+	inserted *batchapi.InsertResultsInput
+}
+
+func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int, fail func(int) bool) {
+	w := batch.Window{Start: t0, End: t1}
+	p.indexes = map[int]int{}
+	mockClaim(t, env, &p.claims, batch.KindLedger)
+	env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
+			if in.MaxPartitionRows != 100 || in.WindowStart == nil || !in.ByStoredAt {
+				t.Errorf("plan input %+v", in)
+			}
+			return &batchapi.PlanResult{Window: w, Partitions: n, EstimatedRows: int64(100 * n), MaxPartitionRows: 100}, nil
+		})
+	env.OnActivity(batchapi.ScoreReference, mock.Anything, mock.Anything).Return(
+		&batchapi.ScoreReferenceResult{Reference: stage(batch.StageReference, 8, 76000), Path: "/data/ref.parquet", ModelVersion: "sha256:m"}, nil)
+	env.OnActivity(batchapi.ProfilePartition, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.PartitionInput) (*batchapi.PartitionResult, error) {
+			p.mu.Lock()
+			p.indexes[in.Index]++
+			if !in.ByStoredAt {
+				t.Errorf("partition %d of a ledger window selected by received_at", in.Index)
+			}
+			p.running++
+			p.maxRun = max(p.maxRun, p.running)
+			p.mu.Unlock()
+			defer func() { p.mu.Lock(); p.running--; p.mu.Unlock() }()
+			if fail != nil && fail(in.Index) {
+				return nil, temporal.NewNonRetryableApplicationError("bad data", batchapi.ErrComputeFailed, nil)
+			}
+			return &batchapi.PartitionResult{Index: in.Index, Rows: 100, TargetsMatched: 100, TargetsInDomain: 99, Worker: "w"}, nil
+		})
+	env.OnActivity(batchapi.MergeProfiles, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.MergeInput) (*batchapi.ComputeResult, error) {
+			p.mu.Lock()
+			p.merged = &in
+			p.mu.Unlock()
+			return &batchapi.ComputeResult{Report: stage(batch.StageReport, 1, 1), Summary: batch.Summary{CurrentRows: 100 * n}}, nil
+		})
+	env.OnActivity(batchapi.SaveHTMLReport, mock.Anything, mock.Anything).Return(&batchapi.SaveHTMLResult{Path: "/reports/x.html", Host: "h"}, nil)
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
+			p.mu.Lock()
+			p.inserted = &in
+			p.mu.Unlock()
+			return &batchapi.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
+		})
+}
+
+func partitionedInput() Input {
+	return Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z", PartitionRows: 100, PartitionFanOut: 3}
+}
+
+func TestWorkflowPartitionedFansOutAndMerges(t *testing.T) {
+	env := newEnv(t)
+	registerPartitionStubs(env)
+	var p partitionMocks
+	p.install(t, env, 10, nil)
+	env.ExecuteWorkflow(WorkflowType, partitionedInput())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != batch.StatusCompleted || res.Partitions != 10 || res.Rows.Current != 1000 || res.Rows.TargetsInDomain != 990 || res.PartitionsByWorker["w"] != 10 {
+		t.Fatalf("result %+v", res)
+	}
+	for i := range 10 {
+		if p.indexes[i] != 1 {
+			t.Errorf("partition %d ran %d times", i, p.indexes[i])
+		}
+	}
+	if p.maxRun > 3 {
+		t.Errorf("%d partitions ran at once, fan-out 3", p.maxRun)
+	}
+	if p.merged == nil || p.merged.Partitions != 10 || p.merged.Reference.Rows != 76000 {
+		t.Errorf("merge input %+v", p.merged)
+	}
+	if p.inserted == nil || p.inserted.Status != batch.StatusCompleted || p.inserted.Rows.Current != 1000 || p.inserted.Report == nil {
+		t.Errorf("insert input %+v", p.inserted)
+	}
+}
+
+func TestWorkflowPartitionFailsPermanently(t *testing.T) {
+	env := newEnv(t)
+	registerPartitionStubs(env)
+	var p partitionMocks
+	p.install(t, env, 10, func(i int) bool { return i == 4 })
+	env.ExecuteWorkflow(WorkflowType, partitionedInput())
+	err := env.GetWorkflowError()
+	if err == nil {
+		t.Fatal("workflow succeeded with a failed partition")
+	}
+	if p.merged != nil {
+		t.Error("merged despite a failed partition")
+	}
+	// A ledger window whose run fails for good is skipped (later windows still run).
+	if p.inserted == nil || p.inserted.Status != batch.StatusSkipped || !p.inserted.Cleanup {
+		t.Fatalf("failure not recorded: %+v", p.inserted)
+	}
+	if p.indexes[4] != 1 {
+		t.Errorf("the failed partition ran %d times (non-retryable: want 1)", p.indexes[4])
+	}
+	for i := 7; i < 10; i++ { // no new partition starts after the failure
+		if p.indexes[i] != 0 {
+			t.Errorf("partition %d started after partition 4 failed", i)
+		}
+	}
+}
+
+func TestWorkflowPartitionBadInput(t *testing.T) {
+	env := newEnv(t)
+	registerPartitionStubs(env)
+	var c calls
+	mockClaim(t, env, &c, batch.KindLedger)
+	in := partitionedInput()
+	in.PartitionRows = -5
+	env.ExecuteWorkflow(WorkflowType, in)
+	var ae *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &ae) || ae.Type() != batchapi.ErrBadInput {
+		t.Fatalf("err = %v, want %s", err, batchapi.ErrBadInput)
+	}
+	if n := c.get("ClaimWindow"); n != 0 {
+		t.Errorf("a bad partition setting claimed %d windows", n)
+	}
+}
