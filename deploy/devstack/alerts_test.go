@@ -22,11 +22,14 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelmon/modelmon/deploy"
+	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/model"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/replay"
 	"github.com/modelmon/modelmon/internal/taxi"
 	"github.com/modelmon/modelmon/workflows"
@@ -48,9 +51,6 @@ var notDriven = map[string]string{
 		"altogether is computed (tried: ModelmonDatasetDrift and ModelmonMissingValues fire instead); a failure needs a computation " +
 		"slower than its timeout (max(30 s, 3 periods)) or a bug",
 	"ModelmonWindowNotComputed": "needs computations that keep failing while records arrive: same as ModelmonComputationErrors",
-	"ModelmonBatchWindowSkipped": "needs a ledger window whose run fails for good; driven on the real worker, Temporal and " +
-		"FerretDB by internal/batch/e2e TestWindowLedgerExactlyOnce (a record that makes the computation panic: the window is " +
-		"skipped after 5 attempts and the gauge it fires on counts it), and by its promtool case in deploy/alerts_test.yml",
 	"ModelmonLogBacklogGrowing": "needs a database slower than the arrival rate for minutes: the devstack's embedded " +
 		"FerretDB keeps up with what the test can send on a shared machine, and a stopped one sends the batches to the spool at once",
 }
@@ -309,6 +309,16 @@ func TestDevstackAlerts(t *testing.T) {
 	rerunBatch(t, ctx, s, failed)
 	record("ModelmonBatchRunFailed", "a batch run whose reference file does not exist; resolved by running the window again", failFired.Sub(start),
 		p.waitResolved(ctx, "ModelmonBatchRunFailed", "", 3*time.Minute).Sub(stop))
+
+	// 9. A ledger window whose run fails for good is skipped (later windows still
+	// run); the alert resolves when the window is run again and completes.
+	start = time.Now()
+	skipped := skipLedgerWindow(t, ctx, s, o.MongoAddr)
+	skipFired := p.waitAlert(ctx, "ModelmonBatchWindowSkipped", `dataset="taxi"`, 2*time.Minute)
+	stop = time.Now()
+	rerunBatch(t, ctx, s, skipped)
+	record("ModelmonBatchWindowSkipped", "an open (ledger) run whose reference file does not exist: its window is recorded skipped; resolved by running the window again",
+		skipFired.Sub(start), p.waitResolved(ctx, "ModelmonBatchWindowSkipped", "", 3*time.Minute).Sub(stop))
 
 	// Every rule of alerts.yml fired, or is a documented exception.
 	for _, r := range ruleNames(t) {
@@ -645,6 +655,41 @@ func failBatchRun(t *testing.T, ctx context.Context, s *Stack) workflows.Input {
 		t.Fatalf("batch run with a missing reference: %v, status %s", err, r.Status)
 	}
 	return in
+}
+
+// skipLedgerWindow runs the dataset's next ledger window (an open start, ending a
+// second ago, lateness 1 s) with a reference file that does not exist: the run fails
+// for good and records the window "skipped". It returns the skipped window as an
+// explicit input (running it again re-runs that ledger window).
+func skipLedgerWindow(t *testing.T, ctx context.Context, s *Stack, mongoAddr string) workflows.Input {
+	t.Helper()
+	end := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+	in := workflows.Input{Dataset: "taxi", WindowEnd: end.Format(time.RFC3339), AllowedLateness: "1s", Reference: "data/no-such-reference.parquet"}
+	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "alerts-test-skipped-window", TaskQueue: s.cfg.TaskQueue,
+	}, workflows.WorkflowType, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r workflows.Result
+	if err := run.Get(ctx, &r); err == nil || !strings.Contains(err.Error(), "no-such-reference") {
+		t.Fatalf("ledger run with a missing reference: %v, status %s", err, r.Status)
+	}
+	mc, err := mongodb.Connect(ctx, "mongodb://"+mongoAddr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Disconnect(context.WithoutCancel(ctx))
+	var doc struct {
+		Start time.Time `bson:"window_start"`
+		End   time.Time `bson:"window_end"`
+	}
+	err = mc.Database(mongodb.Database).Collection(mongodb.CollectionReport).FindOne(ctx,
+		bson.D{{Key: "dataset", Value: "taxi"}, {Key: "status", Value: batch.StatusSkipped}, {Key: "window_end", Value: end}}).Decode(&doc)
+	if err != nil {
+		t.Fatalf("no skipped result for the window ending %s: %v", end, err)
+	}
+	return workflows.Input{Dataset: "taxi", WindowStart: doc.Start.Format(time.RFC3339Nano), WindowEnd: doc.End.Format(time.RFC3339Nano), AllowedLateness: "1s"}
 }
 
 // rerunBatch runs in again with the dataset's default reference: the window's result
