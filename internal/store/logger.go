@@ -82,6 +82,13 @@ type LoggerOptions struct {
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
 	DrainInterval time.Duration
+	// SpoolOnly (benchmarks only; requires Spool) writes every batch to the spool
+	// and never to the database: no InsertMany, no drainer, the collection may be
+	// nil. The group commit, the duplicate check and the spool's fsync are the
+	// same as while the database is down. It measures the service with a store
+	// that costs no more than a durable append (bench/predictstack --store
+	// spool-only); the records stay in the spool.
+	SpoolOnly bool
 }
 
 // Defaults of LoggerOptions.
@@ -181,6 +188,9 @@ type pending struct {
 // NewLogger starts the writers of a Logger on coll.
 func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 	opts.setDefaults()
+	if opts.Spool == nil {
+		opts.SpoolOnly = false
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Logger{
 		coll:        coll,
@@ -206,7 +216,11 @@ func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 		l.ids = newIDIndex(opts.RecentIDs)
 		l.indexSpool()
 		l.drainStop, l.drainDone = make(chan struct{}), make(chan struct{})
-		go l.drainer()
+		if opts.SpoolOnly {
+			close(l.drainDone)
+		} else {
+			go l.drainer()
+		}
 	}
 	return l
 }
@@ -335,7 +349,7 @@ func (l *Logger) closeDrainer(ctx context.Context) {
 	}
 	l.drainMu.Unlock()
 	<-l.drainDone
-	if l.opts.Spool.Len() == 0 {
+	if l.opts.SpoolOnly || l.opts.Spool.Len() == 0 {
 		return
 	}
 	n, err := l.opts.Spool.Drain(ctx, l.opts.BatchSize, l.insertIdempotent)
@@ -675,7 +689,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 			break
 		}
 	}
-	if l.opts.Spool != nil && l.dbDown.Load() {
+	if l.opts.Spool != nil && (l.opts.SpoolOnly || l.dbDown.Load()) {
 		// The database is known to be down: do not wait for it. The drainer
 		// finds out when it is back.
 		l.spoolBatch(batch, nil)
