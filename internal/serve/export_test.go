@@ -23,3 +23,6 @@ func DecodeBoth(body []byte, ranges map[string]metrics.Range) (got, want string,
 	want = outcome(&b, decodeRideStd(body, rs, &b))
 	return got, want, fast
 }
+
+// NewRequestID is newRequestID.
+var NewRequestID = newRequestID

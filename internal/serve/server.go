@@ -402,13 +402,50 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// timeout gives every request a context deadline; handlers honour it.
-func (s *Server) timeout(next http.Handler) http.Handler {
+// requestContext gives every request its id (chi's middleware.RequestID: the
+// X-Request-Id header or chi's host/random-counter form, read with
+// middleware.GetReqID) and its deadline (Config.RequestTimeout; handlers honour it),
+// with one copy of the request instead of one per middleware.
+func (s *Server) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		id := r.Header.Get(middleware.RequestIDHeader)
+		if id == "" {
+			id = newRequestID()
+		}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), middleware.RequestIDKey, id), s.cfg.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// reqIDPrefix is chi's request-id prefix ("host/random"), read once from
+// middleware.RequestID.
+var reqIDPrefix = func() string {
+	var id string
+	middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		id = middleware.GetReqID(r.Context())
+	})).ServeHTTP(nil, &http.Request{Header: http.Header{}})
+	if i := strings.LastIndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return "modelmon"
+}()
+
+// newRequestID is fmt.Sprintf("%s-%06d", prefix, counter), as chi's RequestID
+// makes it, on chi's counter.
+func newRequestID() string {
+	n := middleware.NextRequestID()
+	var digits [20]byte
+	d := strconv.AppendUint(digits[:0], n, 10)
+	var b strings.Builder
+	b.Grow(len(reqIDPrefix) + 1 + max(6, len(d)))
+	b.WriteString(reqIDPrefix)
+	b.WriteByte('-')
+	for range 6 - len(d) {
+		b.WriteByte('0')
+	}
+	b.Write(d)
+	return b.String()
 }
 
 // recoverer turns a panic into a 500 and an error log with the stack.

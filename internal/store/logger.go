@@ -257,11 +257,12 @@ var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan er
 // ErrDuplicateID, ErrOverloaded, ErrClosed, an ErrWrite, or ctx's error. When ctx ends
 // while the batch is in flight the record may still be written.
 func (l *Logger) Log(ctx context.Context, doc any) error {
-	raw, err := encode(doc)
+	raw, bufp, err := encodePooled(doc)
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		putDocBuf(bufp)
 		return fmt.Errorf("store: log: %w", err)
 	}
 	p := pendingPool.Get().(*pending)
@@ -269,7 +270,9 @@ func (l *Logger) Log(ctx context.Context, doc any) error {
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
+		p.doc = nil
 		pendingPool.Put(p)
+		putDocBuf(bufp)
 		return ErrClosed
 	}
 	select {
@@ -277,19 +280,57 @@ func (l *Logger) Log(ctx context.Context, doc any) error {
 		l.mu.RUnlock()
 	default:
 		l.mu.RUnlock()
+		p.doc = nil
 		pendingPool.Put(p)
+		putDocBuf(bufp)
 		l.overloaded.Add(1)
 		return ErrOverloaded
 	}
 	select {
 	case err := <-p.done:
+		// The writer is done with p and its document: it answers a record
+		// only after its last use of the bytes (the InsertMany, the spool's
+		// copy, the id's hash).
 		p.doc = nil
-		pendingPool.Put(p) // the writer is done with p
+		pendingPool.Put(p)
+		putDocBuf(bufp)
 		return err
 	case <-ctx.Done():
-		// The writer still owns p and will send to its buffered channel:
-		// leave p to the garbage collector.
+		// The writer still owns p and its document and will send to p's
+		// buffered channel: leave both to the garbage collector.
 		return fmt.Errorf("store: log: waiting for acknowledgement: %w", ctx.Err())
+	}
+}
+
+// bsonAppender is a document that appends its own BSON (*mongodb.Prediction).
+type bsonAppender interface {
+	AppendBSON(dst []byte) ([]byte, error)
+}
+
+// docBufPool holds the buffers of the documents being logged.
+var docBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// encodePooled encodes doc; a bsonAppender is encoded into a pooled buffer, which
+// it returns for putDocBuf once the document is no longer used.
+func encodePooled(doc any) (bson.Raw, *[]byte, error) {
+	a, ok := doc.(bsonAppender)
+	if !ok {
+		raw, err := encode(doc)
+		return raw, nil, err
+	}
+	bufp := docBufPool.Get().(*[]byte)
+	b, err := a.AppendBSON((*bufp)[:0])
+	if err != nil {
+		docBufPool.Put(bufp)
+		return nil, nil, fmt.Errorf("store: log: encode: %w", err)
+	}
+	*bufp = b
+	return bson.Raw(b), bufp, nil
+}
+
+func putDocBuf(bufp *[]byte) {
+	if bufp != nil && cap(*bufp) <= 64<<10 {
+		docBufPool.Put(bufp)
 	}
 }
 
