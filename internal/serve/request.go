@@ -77,8 +77,12 @@ func decodeRide(body []byte, ranges []plausibleRange, r *rideRequest) error {
 	if decodeFast(body, r) {
 		return r.validate(ranges)
 	}
-	*r = rideRequest{}
-	return decodeRideStd(body, ranges, r)
+	// encoding/json keeps what it decodes into on the heap: r stays on the
+	// caller's stack on the fast path.
+	std := new(rideRequest)
+	err := decodeRideStd(body, ranges, std)
+	*r = *std
+	return err
 }
 
 // decodeRideStd is decodeRide with encoding/json.
