@@ -3,6 +3,7 @@ package serve
 import (
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/modelmon/modelmon/internal/taxi"
@@ -336,10 +337,42 @@ func fastTime(o *optTime, kind byte, lit []byte) bool {
 	default:
 		return false
 	}
+	if t, ok := parseSeconds(lit); ok {
+		*o = optTime{V: t, Set: true}
+		return true
+	}
 	t, err := taxi.ParseLocalTime(string(lit))
 	if err != nil {
 		return false
 	}
 	*o = optTime{V: t, Set: true}
 	return true
+}
+
+// parseSeconds parses the common timestamp form, 2006-01-02T15:04:05 or
+// 2006-01-02 15:04:05 exactly, with the checks of time.Parse (day in its month);
+// false for anything else, which taxi.ParseLocalTime then decides.
+func parseSeconds(b []byte) (taxi.LocalTime, bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return taxi.LocalTime{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return taxi.LocalTime{}, false
+	}
+	// The last day of the month: day 0 of the next one.
+	if d > time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return taxi.LocalTime{}, false
+	}
+	return taxi.LocalTime{Time: time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)}, true
 }

@@ -137,6 +137,10 @@ var decodeCases = []string{
 	`{"PULocationID":1,"DOLocationID":2,"trip_distance":nul}`,
 	`{"PULocationID":0,"DOLocationID":266,"trip_distance":3}`,
 	`{"PULocationID":1,"DOLocationID":2}`,
+	`{"PULocationID":1,"DOLocationID":2,"trip_distance":3,"lpep_pickup_datetime":"2024-02-29T23:59:59"}`,
+	`{"PULocationID":1,"DOLocationID":2,"trip_distance":3,"lpep_pickup_datetime":"2021-02-29 00:00:00"}`,
+	`{"PULocationID":1,"DOLocationID":2,"trip_distance":3,"lpep_pickup_datetime":"2021-02-01T00:00:00.5"}`,
+	`{"PULocationID":1,"DOLocationID":2,"trip_distance":3,"lpep_pickup_datetime":"2021-02-01T00:00:00Z"}`,
 	`{}`, ` {} `, `{`, `}`, ``, ` `, `"x"`, `1`, `[]`, `true`,
 }
 
@@ -158,4 +162,27 @@ func TestDecodeFastMatchesStd(t *testing.T) {
 			t.Errorf("ride %d %s: fast %v\ndecodeRide    %s\nencoding/json %s", i, b, fast, got, want)
 		}
 	}
+}
+
+// The timestamp fast path agrees with taxi.ParseLocalTime (through encoding/json) on
+// the edges of the calendar and the clock.
+func TestDecodeFastTimestamps(t *testing.T) {
+	var n int
+	for _, y := range []string{"0000", "1900", "2000", "2021", "2024", "9999"} {
+		for _, mo := range []string{"00", "01", "02", "04", "12", "13"} {
+			for _, d := range []string{"00", "01", "28", "29", "30", "31", "32"} {
+				for _, hms := range []string{"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1a:00:00"} {
+					for _, sep := range []string{"T", " ", "t"} {
+						ts := y + "-" + mo + "-" + d + sep + hms
+						body := `{"PULocationID":1,"DOLocationID":2,"trip_distance":3,"lpep_pickup_datetime":"` + ts + `"}`
+						if got, want, _ := serve.DecodeBoth([]byte(body), nil); got != want {
+							t.Fatalf("%s:\ndecodeRide    %s\nencoding/json %s", ts, got, want)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d timestamps", n)
 }
