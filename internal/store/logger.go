@@ -188,8 +188,8 @@ type pending struct {
 // NewLogger starts the writers of a Logger on coll.
 func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 	opts.setDefaults()
-	if opts.Spool == nil {
-		opts.SpoolOnly = false
+	if opts.SpoolOnly && opts.Spool == nil {
+		panic("store: NewLogger: SpoolOnly without a Spool")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Logger{
