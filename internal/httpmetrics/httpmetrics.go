@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -53,6 +54,34 @@ func New(reg prometheus.Registerer) (func(http.Handler) http.Handler, error) {
 			return nil, fmt.Errorf("httpmetrics: register: %w", err)
 		}
 	}
+	// The children of a (route, method, code), resolved once: WithLabelValues
+	// hashes the label values and takes the vector's lock at every call.
+	type key struct {
+		route, method string
+		code          int
+	}
+	type child struct {
+		requests prometheus.Counter
+		duration prometheus.Observer
+	}
+	var (
+		mu       sync.RWMutex
+		children = map[key]child{}
+	)
+	observe := func(route, method string, code int, d time.Duration) {
+		k := key{route, method, code}
+		mu.RLock()
+		c, ok := children[k]
+		mu.RUnlock()
+		if !ok {
+			c = child{requests.WithLabelValues(route, method, strconv.Itoa(code)), duration.WithLabelValues(route, method)}
+			mu.Lock()
+			children[k] = c
+			mu.Unlock()
+		}
+		c.requests.Inc()
+		c.duration.Observe(d.Seconds())
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -83,13 +112,10 @@ func New(reg prometheus.Registerer) (func(http.Handler) http.Handler, error) {
 					code = http.StatusOK
 				}
 				if rec := recover(); rec != nil {
-					code = http.StatusInternalServerError
-					requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-					duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+					observe(route, method, http.StatusInternalServerError, time.Since(start))
 					panic(rec)
 				}
-				requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-				duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+				observe(route, method, code, time.Since(start))
 			}()
 			next.ServeHTTP(ww, r)
 		})

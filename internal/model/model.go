@@ -63,6 +63,16 @@ func (m *Model) Predict(category string, num []float64) float64 {
 	return y
 }
 
+// PredictKnown is Predict and Known with one lookup of the category.
+func (m *Model) PredictKnown(category string, num []float64) (y float64, known bool) {
+	coef, known := m.CategoryCoef[category]
+	y = m.Intercept + coef
+	for j, c := range m.NumericalCoef {
+		y += c * num[j]
+	}
+	return y, known
+}
+
 // Known reports whether the category was seen in training.
 func (m *Model) Known(category string) bool {
 	_, ok := m.CategoryCoef[category]

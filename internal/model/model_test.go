@@ -150,3 +150,20 @@ func BenchmarkPredict(b *testing.B) {
 		_ = m.Predict("B", x)
 	}
 }
+
+// PredictKnown is Predict and Known in one lookup: the same numbers, an unseen
+// category contributing 0.
+func TestPredictKnown(t *testing.T) {
+	m := &Model{Intercept: 4, NumericalCoef: []float64{2}, CategoryCoef: map[string]float64{"A": -3, "B": 0}}
+	for _, c := range []struct {
+		cat   string
+		x     float64
+		want  float64
+		known bool
+	}{{"A", 1.5, 4, true}, {"B", 0, 4, true}, {"Z", 1, 6, false}} {
+		y, known := m.PredictKnown(c.cat, []float64{c.x})
+		if y != c.want || known != c.known || y != m.Predict(c.cat, []float64{c.x}) || known != m.Known(c.cat) {
+			t.Errorf("PredictKnown(%q, %v) = %v, %v; want %v, %v", c.cat, c.x, y, known, c.want, c.known)
+		}
+	}
+}

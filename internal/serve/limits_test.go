@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/modelmon/modelmon/internal/serve"
 )
@@ -144,4 +146,22 @@ func TestLimitConcurrency(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// The service's request ids have chi's form (host/random-000042) and its counter.
+func TestRequestIDFormat(t *testing.T) {
+	var chiID string
+	middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		chiID = middleware.GetReqID(r.Context())
+	})).ServeHTTP(nil, httptest.NewRequest(http.MethodGet, "/", nil))
+	id := serve.NewRequestID()
+	i, j := strings.LastIndexByte(chiID, '-'), strings.LastIndexByte(id, '-')
+	if i < 0 || j < 0 || chiID[:i] != id[:j] || len(id[j+1:]) < 6 {
+		t.Fatalf("request id %q, chi's %q", id, chiID)
+	}
+	a, _ := strconv.Atoi(chiID[i+1:])
+	b, _ := strconv.Atoi(id[j+1:])
+	if b != a+1 {
+		t.Fatalf("request id %q after chi's %q: not chi's counter", id, chiID)
+	}
 }

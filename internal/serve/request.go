@@ -69,25 +69,51 @@ func (e *inputError) Error() string {
 	return fmt.Sprintf("field %q: %s", e.Field, e.Msg)
 }
 
-// decodeRide parses and validates one ride (ranges: the plausible range of numerical
-// fields, by JSON name; see Config.PlausibleRanges). Every error is an *inputError.
-func decodeRide(body []byte, ranges map[string]metrics.Range) (*rideRequest, error) {
-	var r rideRequest
+// decodeRide parses and validates one ride into r (ranges: the plausible ranges
+// of numerical fields, see Config.PlausibleRanges). Every error is an *inputError.
+// The common body takes decodeFast (no reflection); any other, valid or not, is
+// decoded by decodeRideStd, which words the errors.
+func decodeRide(body []byte, ranges []plausibleRange, r *rideRequest) error {
+	if decodeFast(body, r) {
+		return r.validate(ranges)
+	}
+	// encoding/json keeps what it decodes into on the heap: r stays on the
+	// caller's stack on the fast path.
+	std := new(rideRequest)
+	err := decodeRideStd(body, ranges, std)
+	*r = *std
+	return err
+}
+
+// decodeRideStd is decodeRide with encoding/json.
+func decodeRideStd(body []byte, ranges []plausibleRange, r *rideRequest) error {
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == 'n' {
-		return nil, &inputError{Msg: "body must be a JSON object, got " + truncate(string(t))}
+		return &inputError{Msg: "body must be a JSON object, got " + truncate(string(t))}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, jsonError(err)
+	if err := dec.Decode(r); err != nil {
+		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &inputError{Msg: "trailing data after the JSON object"}
+		return &inputError{Msg: "trailing data after the JSON object"}
 	}
-	if err := r.validate(ranges); err != nil {
-		return nil, err
+	return r.validate(ranges)
+}
+
+// plausibleRange is one of Config.PlausibleRanges; the server keeps them sorted
+// by name (the first field out of its range is the one named).
+type plausibleRange struct {
+	name string
+	r    metrics.Range
+}
+
+func sortedRanges(m map[string]metrics.Range) []plausibleRange {
+	out := make([]plausibleRange, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, plausibleRange{name, m[name]})
 	}
-	return &r, nil
+	return out
 }
 
 // jsonError turns an encoding/json error into a message that names the field.
@@ -314,7 +340,7 @@ func truncate(s string) string {
 }
 
 // validate checks the model's inputs, then the plausible ranges.
-func (r *rideRequest) validate(ranges map[string]metrics.Range) error {
+func (r *rideRequest) validate(ranges []plausibleRange) error {
 	for _, f := range []struct {
 		name string
 		v    optInt
@@ -332,13 +358,13 @@ func (r *rideRequest) validate(ranges map[string]metrics.Range) error {
 	if r.TripDistance.V < 0 {
 		return &inputError{Field: fieldDistance, Msg: fmt.Sprintf("want a number >= 0, got %v", r.TripDistance.V)}
 	}
-	for _, name := range slices.Sorted(maps.Keys(ranges)) {
-		f := r.floatField(name)
+	for _, pr := range ranges {
+		f := r.floatField(pr.name)
 		if f == nil || !f.Set {
 			continue
 		}
-		if rg := ranges[name]; !rg.Contains(f.V) {
-			return &inputError{Field: name, Msg: fmt.Sprintf("%v is outside the plausible range %v (plausible_ranges in the monitoring config)", f.V, rg)}
+		if !pr.r.Contains(f.V) {
+			return &inputError{Field: pr.name, Msg: fmt.Sprintf("%v is outside the plausible range %v (plausible_ranges in the monitoring config)", f.V, pr.r)}
 		}
 	}
 	return nil
@@ -372,51 +398,59 @@ func (r *rideRequest) floatField(name string) *optFloat {
 	return nil
 }
 
+// tripValues backs the pointers of one taxi.Trip: one allocation per request
+// instead of one per field.
+type tripValues struct {
+	i [7]int64
+	f [10]float64
+	t [2]taxi.LocalTime
+	s string
+}
+
 // trip converts the request to a taxi.Trip (absent fields stay nil).
 func (r *rideRequest) trip() taxi.Trip {
 	var t taxi.Trip
-	t.VendorID = r.VendorID.ptr()
+	v := new(tripValues)
+	ints := [...]struct {
+		o   optInt
+		dst **int64
+	}{
+		{r.VendorID, &t.VendorID}, {r.RatecodeID, &t.RatecodeID}, {r.PULocationID, &t.PULocationID},
+		{r.DOLocationID, &t.DOLocationID}, {r.PassengerCount, &t.PassengerCount},
+		{r.PaymentType, &t.PaymentType}, {r.TripType, &t.TripType},
+	}
+	for k, f := range ints {
+		if f.o.Set {
+			v.i[k] = f.o.V
+			*f.dst = &v.i[k]
+		}
+	}
+	floats := [...]struct {
+		o   optFloat
+		dst **float64
+	}{
+		{r.TripDistance, &t.TripDistance}, {r.FareAmount, &t.FareAmount}, {r.Extra, &t.Extra},
+		{r.MtaTax, &t.MtaTax}, {r.TipAmount, &t.TipAmount}, {r.TollsAmount, &t.TollsAmount},
+		{r.EhailFee, &t.EhailFee}, {r.ImprovementSurcharge, &t.ImprovementSurcharge},
+		{r.TotalAmount, &t.TotalAmount}, {r.CongestionSurcharge, &t.CongestionSurcharge},
+	}
+	for k, f := range floats {
+		if f.o.Set {
+			v.f[k] = f.o.V
+			*f.dst = &v.f[k]
+		}
+	}
 	if r.Pickup.Set {
-		v := r.Pickup.V
-		t.Pickup = &v
+		v.t[0] = r.Pickup.V
+		t.Pickup = &v.t[0]
 	}
 	if r.Dropoff.Set {
-		v := r.Dropoff.V
-		t.Dropoff = &v
+		v.t[1] = r.Dropoff.V
+		t.Dropoff = &v.t[1]
 	}
 	if r.StoreAndFwdFlag.Set {
-		v := r.StoreAndFwdFlag.V
-		t.StoreAndFwdFlag = &v
+		v.s = r.StoreAndFwdFlag.V
+		t.StoreAndFwdFlag = &v.s
 	}
-	t.RatecodeID = r.RatecodeID.ptr()
-	t.PULocationID = r.PULocationID.ptr()
-	t.DOLocationID = r.DOLocationID.ptr()
-	t.PassengerCount = r.PassengerCount.ptr()
-	t.TripDistance = r.TripDistance.ptr()
-	t.FareAmount = r.FareAmount.ptr()
-	t.Extra = r.Extra.ptr()
-	t.MtaTax = r.MtaTax.ptr()
-	t.TipAmount = r.TipAmount.ptr()
-	t.TollsAmount = r.TollsAmount.ptr()
-	t.EhailFee = r.EhailFee.ptr()
-	t.ImprovementSurcharge = r.ImprovementSurcharge.ptr()
-	t.TotalAmount = r.TotalAmount.ptr()
-	t.PaymentType = r.PaymentType.ptr()
-	t.TripType = r.TripType.ptr()
-	t.CongestionSurcharge = r.CongestionSurcharge.ptr()
 	return t
-}
-
-func (o optInt) ptr() *int64 {
-	if !o.Set {
-		return nil
-	}
-	return &o.V
-}
-
-func (o optFloat) ptr() *float64 {
-	if !o.Set {
-		return nil
-	}
-	return &o.V
 }

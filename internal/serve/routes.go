@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // Routes are the routes that other packages add to the service. Each goes into its
@@ -26,8 +25,8 @@ type Routes struct {
 
 // routes builds the whole route tree of the service:
 //
-//	Deps.Middleware (outermost: the HTTP metrics see every answer), request id,
-//	panic recovery, request timeout; then
+//	Deps.Middleware (outermost: the HTTP metrics see every answer), request id and
+//	timeout (requestContext), panic recovery; then
 //	GET /healthz, GET /readyz, /metrics     no cap, no token
 //	group: concurrency cap (503 + Retry-After beyond Config.MaxConcurrent)
 //	    POST /predict                       + JSON body limits (415, 413)
@@ -39,7 +38,7 @@ type Routes struct {
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.deps.Middleware...)
-	r.Use(middleware.RequestID, s.recoverer, s.timeout)
+	r.Use(s.requestContext, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)
 	})

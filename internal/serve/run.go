@@ -36,6 +36,11 @@ type Options struct {
 	// (default spool.DefaultMaxBytes); when it is full /predict answers 503.
 	SpoolDir      string
 	SpoolMaxBytes int64
+	// SpoolOnly (benchmarks only: bench/predictstack --store spool-only) logs the
+	// predictions to the spool only, never to a database: MongoURI is not used,
+	// SpoolDir is required, and /readyz reports the spool (see
+	// store.LoggerOptions.SpoolOnly).
+	SpoolOnly bool
 	// Registerer, when set, receives the gauges modelmon_spool_records and
 	// modelmon_spool_bytes (the backlog of the spool).
 	Registerer prometheus.Registerer
@@ -112,14 +117,19 @@ func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 			svc.release(context.Background())
 		}
 	}()
-	if svc.client, err = mongodb.Connect(ctx, opts.MongoURI); err != nil {
-		return nil, fmt.Errorf("online: %w", err)
+	if opts.SpoolOnly && opts.SpoolDir == "" {
+		return nil, errors.New("online: spool-only needs a spool directory")
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := mongodb.Ping(pingCtx, svc.client); err != nil {
-		log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", mongodb.RedactURI(opts.MongoURI), "err", err)
+	if !opts.SpoolOnly {
+		if svc.client, err = mongodb.Connect(ctx, opts.MongoURI); err != nil {
+			return nil, fmt.Errorf("online: %w", err)
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := mongodb.Ping(pingCtx, svc.client); err != nil {
+			log.Warn("mongodb not reachable yet; /readyz answers 503 until it is", "mongodb", mongodb.RedactURI(opts.MongoURI), "err", err)
+		}
+		cancel()
 	}
-	cancel()
 
 	sopts := opts.Store
 	if sopts.Logger == nil {
@@ -130,18 +140,24 @@ func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 			return nil, fmt.Errorf("online: %w", err)
 		}
 		sopts.Spool = svc.spool
+		sopts.SpoolOnly = opts.SpoolOnly
 		if opts.Registerer != nil {
 			if err := RegisterSpoolMetrics(opts.Registerer, svc.spool); err != nil {
 				return nil, fmt.Errorf("online: %w", err)
 			}
 		}
 	}
-	svc.plog = store.NewLogger(mongodb.DataCollection(svc.client), sopts)
-	client := svc.client
+	var ping func(ctx context.Context) error
+	if client := svc.client; client != nil {
+		svc.plog = store.NewLogger(mongodb.DataCollection(client), sopts)
+		ping = func(ctx context.Context) error { return mongodb.Ping(ctx, client) }
+	} else {
+		svc.plog = store.NewLogger(nil, sopts)
+	}
 	svc.srv, err = New(opts.HTTP, Deps{
 		Model:      svc.model,
 		Sink:       svc.plog,
-		Ping:       func(ctx context.Context) error { return mongodb.Ping(ctx, client) },
+		Ping:       ping,
 		Logger:     log,
 		Spool:      svc.spool,
 		OnRecord:   opts.OnRecord,
@@ -228,7 +244,7 @@ func (svc *Service) Serve(ctx context.Context) error {
 		"mongodb", mongodb.RedactURI(opts.MongoURI), "database", mongodb.Database, "collection", mongodb.CollectionData,
 		"model", opts.ModelPath, "model_version", svc.model.Version,
 		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
-		"spool_dir", opts.SpoolDir, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")
+		"spool_dir", opts.SpoolDir, "spool_only", opts.SpoolOnly, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")
 	if opts.OnListen != nil {
 		opts.OnListen(ln.Addr().String())
 	}

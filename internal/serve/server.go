@@ -150,7 +150,7 @@ type Server struct {
 	log      *slog.Logger
 	router   chi.Router
 	draining atomic.Bool
-	num      int // index of trip_distance in Model.Numerical
+	ranges   []plausibleRange // cfg.PlausibleRanges sorted by name
 }
 
 // New builds the service's route tree (see routes.go): its middleware (request id,
@@ -187,7 +187,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.NewID == nil {
 		deps.NewID = uuid.NewString
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, ranges: sortedRanges(cfg.PlausibleRanges)}
 	s.router = s.routes()
 	return s, nil
 }
@@ -266,8 +266,8 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	req, err := decodeRide(buf.Bytes(), s.cfg.PlausibleRanges)
-	if err != nil {
+	var req rideRequest
+	if err := decodeRide(buf.Bytes(), s.ranges, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -279,7 +279,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	pudo := taxi.PUDO(req.PULocationID.V, req.DOLocationID.V)
 	var num [1]float64
 	num[0] = req.TripDistance.V
-	pred := m.Predict(pudo, num[:])
+	pred, known := m.PredictKnown(pudo, num[:])
 	if math.IsNaN(pred) || math.IsInf(pred, 0) {
 		writeError(w, http.StatusBadRequest, (&inputError{Field: fieldDistance, Msg: "out of range: the prediction is not a finite number"}).Error())
 		return
@@ -287,7 +287,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	trip := req.trip()
 	doc := mongodb.Prediction{
 		ID: id, RideID: id,
-		PUDO: pudo, PUDOKnown: m.Known(pudo),
+		PUDO: pudo, PUDOKnown: known,
 		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
 	}
 	doc.SetTrip(&trip)
@@ -297,11 +297,12 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.deps.OnRecord != nil {
 		s.deps.OnRecord(Record{
-			ID: id, Trip: trip, PUDO: pudo, PUDOKnown: doc.PUDOKnown,
+			ID: id, Trip: trip, PUDO: pudo, PUDOKnown: known,
 			Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
 		})
 	}
-	out := make([]byte, 0, 128)
+	// The answer reuses the body's buffer (decoding copied what it keeps).
+	out := buf.AvailableBuffer()[:0]
 	out = append(out, `{"id":`...)
 	out = appendJSONString(out, id)
 	out = append(out, `,"duration":`...)
@@ -311,9 +312,26 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 	out = append(out, "}\n"...)
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	h["Content-Length"] = contentLength(len(out))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// smallLengths are the Content-Length header values of short answers, allocated once.
+var smallLengths = func() (v [512][]string) {
+	for n := range v {
+		v[n] = []string{strconv.Itoa(n)}
+	}
+	return v
+}()
+
+// contentLength is the Content-Length header value for n bytes; callers must not
+// modify it.
+func contentLength(n int) []string {
+	if n < len(smallLengths) {
+		return smallLengths[n]
+	}
+	return []string{strconv.Itoa(n)}
 }
 
 // logError answers a prediction whose record was not stored.
@@ -354,9 +372,17 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
+// appendJSONString appends s as encoding/json writes it (HTML characters escaped).
 func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always encodes
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -367,7 +393,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	b = append(b, '\n')
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Content-Length"] = contentLength(len(b))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
@@ -376,13 +402,50 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// timeout gives every request a context deadline; handlers honour it.
-func (s *Server) timeout(next http.Handler) http.Handler {
+// requestContext gives every request its id (chi's middleware.RequestID: the
+// X-Request-Id header or chi's host/random-counter form, read with
+// middleware.GetReqID) and its deadline (Config.RequestTimeout; handlers honour it),
+// with one copy of the request instead of one per middleware.
+func (s *Server) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		id := r.Header.Get(middleware.RequestIDHeader)
+		if id == "" {
+			id = newRequestID()
+		}
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), middleware.RequestIDKey, id), s.cfg.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// reqIDPrefix is chi's request-id prefix ("host/random"), read once from
+// middleware.RequestID.
+var reqIDPrefix = func() string {
+	var id string
+	middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		id = middleware.GetReqID(r.Context())
+	})).ServeHTTP(nil, &http.Request{Header: http.Header{}})
+	if i := strings.LastIndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return "modelmon"
+}()
+
+// newRequestID is fmt.Sprintf("%s-%06d", prefix, counter), as chi's RequestID
+// makes it, on chi's counter.
+func newRequestID() string {
+	n := middleware.NextRequestID()
+	var digits [20]byte
+	d := strconv.AppendUint(digits[:0], n, 10)
+	var b strings.Builder
+	b.Grow(len(reqIDPrefix) + 1 + max(6, len(d)))
+	b.WriteString(reqIDPrefix)
+	b.WriteByte('-')
+	for range 6 - len(d) {
+		b.WriteByte('0')
+	}
+	b.Write(d)
+	return b.String()
 }
 
 // recoverer turns a panic into a 500 and an error log with the stack.

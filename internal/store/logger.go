@@ -82,6 +82,13 @@ type LoggerOptions struct {
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
 	DrainInterval time.Duration
+	// SpoolOnly (benchmarks only; requires Spool) writes every batch to the spool
+	// and never to the database: no InsertMany, no drainer, the collection may be
+	// nil. The group commit, the duplicate check and the spool's fsync are the
+	// same as while the database is down. It measures the service with a store
+	// that costs no more than a durable append (bench/predictstack --store
+	// spool-only); the records stay in the spool.
+	SpoolOnly bool
 }
 
 // Defaults of LoggerOptions.
@@ -181,6 +188,9 @@ type pending struct {
 // NewLogger starts the writers of a Logger on coll.
 func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 	opts.setDefaults()
+	if opts.SpoolOnly && opts.Spool == nil {
+		panic("store: NewLogger: SpoolOnly without a Spool")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Logger{
 		coll:        coll,
@@ -206,7 +216,11 @@ func NewLogger(coll *mongo.Collection, opts LoggerOptions) *Logger {
 		l.ids = newIDIndex(opts.RecentIDs)
 		l.indexSpool()
 		l.drainStop, l.drainDone = make(chan struct{}), make(chan struct{})
-		go l.drainer()
+		if opts.SpoolOnly {
+			close(l.drainDone)
+		} else {
+			go l.drainer()
+		}
 	}
 	return l
 }
@@ -243,11 +257,12 @@ var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan er
 // ErrDuplicateID, ErrOverloaded, ErrClosed, an ErrWrite, or ctx's error. When ctx ends
 // while the batch is in flight the record may still be written.
 func (l *Logger) Log(ctx context.Context, doc any) error {
-	raw, err := encode(doc)
+	raw, bufp, err := encodePooled(doc)
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		putDocBuf(bufp)
 		return fmt.Errorf("store: log: %w", err)
 	}
 	p := pendingPool.Get().(*pending)
@@ -255,7 +270,9 @@ func (l *Logger) Log(ctx context.Context, doc any) error {
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
+		p.doc = nil
 		pendingPool.Put(p)
+		putDocBuf(bufp)
 		return ErrClosed
 	}
 	select {
@@ -263,19 +280,57 @@ func (l *Logger) Log(ctx context.Context, doc any) error {
 		l.mu.RUnlock()
 	default:
 		l.mu.RUnlock()
+		p.doc = nil
 		pendingPool.Put(p)
+		putDocBuf(bufp)
 		l.overloaded.Add(1)
 		return ErrOverloaded
 	}
 	select {
 	case err := <-p.done:
+		// The writer is done with p and its document: it answers a record
+		// only after its last use of the bytes (the InsertMany, the spool's
+		// copy, the id's hash).
 		p.doc = nil
-		pendingPool.Put(p) // the writer is done with p
+		pendingPool.Put(p)
+		putDocBuf(bufp)
 		return err
 	case <-ctx.Done():
-		// The writer still owns p and will send to its buffered channel:
-		// leave p to the garbage collector.
+		// The writer still owns p and its document and will send to p's
+		// buffered channel: leave both to the garbage collector.
 		return fmt.Errorf("store: log: waiting for acknowledgement: %w", ctx.Err())
+	}
+}
+
+// bsonAppender is a document that appends its own BSON (*mongodb.Prediction).
+type bsonAppender interface {
+	AppendBSON(dst []byte) ([]byte, error)
+}
+
+// docBufPool holds the buffers of the documents being logged.
+var docBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// encodePooled encodes doc; a bsonAppender is encoded into a pooled buffer, which
+// it returns for putDocBuf once the document is no longer used.
+func encodePooled(doc any) (bson.Raw, *[]byte, error) {
+	a, ok := doc.(bsonAppender)
+	if !ok {
+		raw, err := encode(doc)
+		return raw, nil, err
+	}
+	bufp := docBufPool.Get().(*[]byte)
+	b, err := a.AppendBSON((*bufp)[:0])
+	if err != nil {
+		docBufPool.Put(bufp)
+		return nil, nil, fmt.Errorf("store: log: encode: %w", err)
+	}
+	*bufp = b
+	return bson.Raw(b), bufp, nil
+}
+
+func putDocBuf(bufp *[]byte) {
+	if bufp != nil && cap(*bufp) <= 64<<10 {
+		docBufPool.Put(bufp)
 	}
 }
 
@@ -335,7 +390,7 @@ func (l *Logger) closeDrainer(ctx context.Context) {
 	}
 	l.drainMu.Unlock()
 	<-l.drainDone
-	if l.opts.Spool.Len() == 0 {
+	if l.opts.SpoolOnly || l.opts.Spool.Len() == 0 {
 		return
 	}
 	n, err := l.opts.Spool.Drain(ctx, l.opts.BatchSize, l.insertIdempotent)
@@ -675,7 +730,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 			break
 		}
 	}
-	if l.opts.Spool != nil && l.dbDown.Load() {
+	if l.opts.Spool != nil && (l.opts.SpoolOnly || l.dbDown.Load()) {
 		// The database is known to be down: do not wait for it. The drainer
 		// finds out when it is back.
 		l.spoolBatch(batch, nil)

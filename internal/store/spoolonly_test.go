@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/modelmon/modelmon/internal/mongodb"
+	"github.com/modelmon/modelmon/internal/spool"
+	"github.com/modelmon/modelmon/internal/store"
+)
+
+// SpoolOnly (the benchmark mode): concurrent *mongodb.Prediction records, encoded
+// into pooled buffers, all land in the spool, each exactly once and intact (a
+// buffer given back to the pool too early would show as a record with another
+// record's bytes); a reused id is refused; nothing needs a database.
+func TestSpoolOnlyPooledRecordsIntact(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	l := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log})
+	const workers, each = 16, 200
+	received := time.Date(2021, 2, 1, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("w%02d-%04d", w, i)
+				// The id's length varies, so that records of different sizes share
+				// the pool's buffers.
+				if i%3 == 0 {
+					id += "-padded-to-a-longer-id"
+				}
+				d := float64(i) / 10
+				p := &mongodb.Prediction{ID: id, RideID: id, PUDO: "1_2", TripDistance: &d,
+					Prediction: float64(w*1000 + i), ModelVersion: "v", ReceivedAt: received}
+				if err := l.Log(ctx, p); err != nil {
+					errs <- fmt.Errorf("%s: %w", id, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	dup := &mongodb.Prediction{ID: "w00-0001", RideID: "w00-0001", PUDO: "1_2", ModelVersion: "v", ReceivedAt: received}
+	if err := l.Log(ctx, dup); !errors.Is(err, store.ErrDuplicateID) {
+		t.Fatalf("reused id: %v, want ErrDuplicateID", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if st.Spooled != workers*each || st.Records != 0 || st.Duplicates != 1 {
+		t.Fatalf("stats %+v: want %d spooled, 0 records, 1 duplicate", st, workers*each)
+	}
+	seen := map[string]bool{}
+	err = sp.Scan(func(rec []byte) error {
+		var p mongodb.Prediction
+		if err := bson.Unmarshal(rec, &p); err != nil {
+			return err
+		}
+		var w, i int
+		if _, err := fmt.Sscanf(p.ID, "w%02d-%04d", &w, &i); err != nil {
+			return fmt.Errorf("record id %q: %w", p.ID, err)
+		}
+		if p.RideID != p.ID || p.Prediction != float64(w*1000+i) || p.TripDistance == nil || *p.TripDistance != float64(i)/10 || seen[p.ID] {
+			return fmt.Errorf("record %q is not its own (or seen twice): %+v", p.ID, p)
+		}
+		seen[p.ID] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("%d records in the spool, want %d", len(seen), workers*each)
+	}
+}
