@@ -57,6 +57,16 @@ func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreRefere
 	if err != nil {
 		return nil, badInput(err, "reference of %s: %v", ds.Name, err)
 	}
+	entry := key.ID()
+	var p scoreProgress
+	if resume(ctx, &p) && p.Entry == entry {
+		log.Info("resuming reference staging", "chunk", p.Seq)
+	} else {
+		p = scoreProgress{}
+	}
+	hb := startHeartbeat(ctx, p)
+	defer hb.stop()
+
 	cache := batch.NewRefCache(a.DB)
 	ref, err := cache.Lookup(ctx, key)
 	if err == nil {
@@ -67,16 +77,6 @@ func (a *Activities) ScoreReference(ctx context.Context, in batchapi.ScoreRefere
 		return nil, err
 	}
 	miss := err.Error()
-	entry := key.ID()
-
-	var p scoreProgress
-	if resume(ctx, &p) && p.Entry == entry {
-		log.Info("resuming reference staging", "chunk", p.Seq)
-	} else {
-		p = scoreProgress{}
-	}
-	hb := startHeartbeat(ctx, p)
-	defer hb.stop()
 	d, src, err := ds.LoadReference(ctx, path, a.Model)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -131,6 +131,7 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Resu
 	}
 	s.res.Rows.Reference = s.ref.Reference.Rows
 	s.res.ModelVersion = s.ref.ModelVersion
+	s.res.ReferenceCache = s.ref.CacheOutcome()
 
 	cm, err := callPart(ctx, s, mergeProfiles, batchapi.MergeInput{
 		Run: s.run, Dataset: s.in.Dataset, Partitions: plan.Partitions, Reference: s.ref.Reference, Plan: plan,

@@ -95,6 +95,9 @@ type Result struct {
 	PartitionsByWorker map[string]int `json:"partitions_by_worker,omitempty"`
 	// ProfileBytes is the total size of the partition profiles.
 	ProfileBytes int `json:"profile_bytes,omitempty"`
+	// ReferenceCache is "hit" when the scored reference came from the reference
+	// cache, "miss" when this run scored it (ScoreReference's result says why).
+	ReferenceCache string `json:"reference_cache,omitempty"`
 }
 
 // MaxFutureSkew is how far window_end may lie ahead of the workflow's clock.
@@ -305,6 +308,7 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 	s.res.Rows.Reference = s.ref.Reference.Rows
 	s.res.Rows.TargetsMatched, s.res.Rows.TargetsInDomain = s.join.Matched, s.join.InDomain
 	s.res.ModelVersion = s.ref.ModelVersion
+	s.res.ReferenceCache = s.ref.CacheOutcome()
 
 	cm, err := call(ctx, s, computeMetrics, batchapi.ComputeInput{
 		Run: s.run, Dataset: s.in.Dataset, Reference: s.ref.Reference, Current: s.fetch.Current, Targets: s.join.Targets,

@@ -76,6 +76,19 @@ type ScoreReferenceResult struct {
 	CacheEntry string `json:"cache_entry,omitempty"`
 }
 
+// CacheOutcome is "hit", "miss" or "" (a result of a worker without the cache).
+func (r *ScoreReferenceResult) CacheOutcome() string {
+	switch {
+	case r == nil:
+		return ""
+	case r.CacheHit:
+		return "hit"
+	case r.CacheMiss != "":
+		return "miss"
+	}
+	return ""
+}
+
 // JoinInput names the staged predictions and where their targets are.
 type JoinInput struct {
 	Run     string         `json:"run"`
