@@ -91,6 +91,18 @@
 // stage and deleted by InsertResults; a TTL index on created_at removes what a failed
 // run leaves.
 //
+// The scored reference is not run data: ScoreReference stages it once per (reference
+// file content SHA-256, model version, dataset config: staged columns, segmentations
+// and their lookup files' content, batch.RefCacheVersion) in the collection
+// `reference_cache` (batch.RefCache) and every later run's StageRef points there
+// (StageRef.Cache). The entry's manifest is inserted after its chunks with the key's
+// hash as _id: of two runs that score at once, one manifest wins and the other run
+// uses it (its own chunks deleted). A hit checks each chunk against the manifest's
+// SHA-256; a missing chunk, an altered one or a manifest of another format is a miss
+// (scored again, the entry replaced), and ComputeMetrics / MergeProfiles check the
+// checksums again when they read. No TTL and no run's cleanup touch the entry (a few
+// MB per reference and model version: delete entries of retired models by hand).
+//
 // We chose MongoDB staging over Temporal sessions with local files because:
 //   - any worker on any host can run any step, so a killed worker's activity is
 //     retried on another worker after the heartbeat timeout (10 s) and resumes from
