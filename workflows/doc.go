@@ -117,10 +117,14 @@
 // never uses an index; the HTML report goes to REPORTS_DIR, which must be shared
 // storage when workers run on several hosts (its host is recorded with the path).
 //
-// # Partitioned path (input partition_rows > 0)
+// # Partitioned path (the default for windows above partition_rows)
 //
 // A window too large for one worker is split into partitions that every worker of
-// the queue can run (partitioned.go, activities/partition.go, internal/profile):
+// the queue can run (partitioned.go, activities/partition.go, internal/profile).
+// partition_rows bounds a partition: absent or 0 means batchapi.DefaultPartitionRows
+// (250,000), -1 (ForceSinglePass) always takes the single pass without a plan, any
+// other negative value is bad input. A window that fits in one partition keeps the
+// exact single pass (PlanPartitions, then the steps above):
 //
 //	PlanPartitions -> (ScoreReference || ProfilePartition x P, at most partition_fan_out at once)
 //	-> MergeProfiles -> SaveHTMLReport -> InsertResults
@@ -131,7 +135,11 @@
 //     slices of received_at. The estimate is the log collection's document count
 //     from $collStats: metadata, no document read, an upper bound of the window's
 //     rows (a countDocuments of the window reads every document on FerretDB; on
-//     MongoDB with the received_at index it would be exact and cheap).
+//     MongoDB with the received_at index it would be exact and cheap). With the
+//     default partition_rows (CountWindow) a collection count above it is
+//     refined by counting the window's documents, so that a small window of a
+//     large log is not split: on MongoDB a count of index keys, on FerretDB one
+//     more pass over the log (the single pass that follows reads it again).
 //     P = 1 (and an empty window) takes the single-pass path unchanged.
 //   - ProfilePartition streams its slice with a cursor (batch.FindLogged, the same
 //     filter as the single pass), joins targets (per chunk with TargetLookup "in" or
@@ -179,5 +187,7 @@
 //
 // Runs started before the ledger (their histories have no "window-ledger" marker,
 // workflow.GetVersion) replay the former path: no ClaimWindow, windows over
-// received_at, failures recorded as "failed".
+// received_at, failures recorded as "failed". Runs started before the default
+// partitioning (no "default-partitioning" marker) that left partition_rows 0
+// replay the single pass without PlanPartitions.
 package workflows
