@@ -6,7 +6,8 @@
 //
 //	FetchPredictions  logged predictions of the window  -> stage "current"
 //	JoinTarget        targets (CSV or `target` collection), hash join by id -> stage "target"
-//	ScoreReference    reference file scored with the model -> stage "reference"
+//	ScoreReference    reference file scored with the model -> the reference cache, once per
+//	                  (file content, model version, dataset config); later runs reuse it
 //	ComputeMetrics    report.Compute(reference, current+target) -> stage "report"
 //	SaveHTMLReport    reporthtml.Render with the dataset's trend -> REPORTS_DIR
 //	InsertResults     one result document per (dataset, window), staging deleted

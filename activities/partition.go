@@ -16,12 +16,17 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/datadir"
+	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/profile"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
-// EstimateMethod names how PlanPartitions estimates a window's rows.
-const EstimateMethod = "document count of the log collection from $collStats (an upper bound of the window's rows)"
+// EstimateMethod names how PlanPartitions estimates a window's rows;
+// EstimateMethodCount is the exact count of the window (PlanInput.CountWindow).
+const (
+	EstimateMethod      = "document count of the log collection from $collStats (an upper bound of the window's rows)"
+	EstimateMethodCount = "count of the window's documents (the collection's count exceeded the partition size)"
+)
 
 // collectionCount is the collection's document count from its metadata: the
 // $collStats count stage (O(1) on MongoDB; 15 ms for 20,000 documents on FerretDB,
@@ -83,6 +88,19 @@ func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) 
 	n, err := collectionCount(ctx, a.DB.Collection(ds.Collection))
 	if err != nil {
 		return nil, err
+	}
+	if in.CountWindow && n > int64(in.MaxPartitionRows) {
+		// The collection holds more than a partition: count the window itself.
+		// MongoDB counts index keys (batch_stored_at, batch_received_at); FerretDB
+		// reads every document (one pass of the log, as the single pass's fetch).
+		filter := batch.StoredFilter(w)
+		if !in.ByStoredAt {
+			filter = bson.D{{Key: mongodb.FieldReceivedAt, Value: bson.D{{Key: "$gte", Value: w.Start}, {Key: "$lt", Value: w.End}}}}
+		}
+		if n, err = a.DB.Collection(ds.Collection).CountDocuments(ctx, filter); err != nil {
+			return nil, fmt.Errorf("count the documents of %s in %s: %w", ds.Name, w, err)
+		}
+		res.EstimateMethod = EstimateMethodCount
 	}
 	res.EstimatedRows = n
 	p := (n + int64(in.MaxPartitionRows) - 1) / int64(in.MaxPartitionRows)

@@ -46,6 +46,18 @@ func TestPartitionActivities(t *testing.T) {
 	}
 	_, err := run[batchapi.PlanResult](t, f.newEnv(), f.a.PlanPartitions, batchapi.PlanInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End})
 	wantBadInput(t, err, "max_partition_rows = 0")
+	// The default partitioning counts the window when the collection holds more than
+	// a partition: 252 documents received in the window (the 250 rides and the 2
+	// without a usable prediction) fit in one partition of 255, the collection's 257
+	// would not.
+	counted := mustRun[batchapi.PlanResult](t, f.newEnv(), f.a.PlanPartitions, batchapi.PlanInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End, MaxPartitionRows: 255, CountWindow: true})
+	if counted.EstimatedRows != 252 || counted.Partitions != 1 || counted.EstimateMethod != EstimateMethodCount {
+		t.Errorf("counted plan %+v", counted)
+	}
+	small := mustRun[batchapi.PlanResult](t, f.newEnv(), f.a.PlanPartitions, batchapi.PlanInput{Run: runKey, Dataset: "taxi", WindowStart: &start, WindowEnd: day.End, MaxPartitionRows: 1000, CountWindow: true})
+	if small.EstimatedRows != 257 || small.Partitions != 1 || small.EstimateMethod != EstimateMethod {
+		t.Errorf("plan of a collection smaller than a partition %+v", small)
+	}
 
 	ref := mustRun[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi"})
 	parts := batchapi.PartitionWindows(day, 2)

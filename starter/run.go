@@ -34,7 +34,7 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 	targets := fs.String("targets", "", "target CSV (id,value lines) on the worker, relative to DATA_DIR (empty: the target collection)")
 	asJSON := fs.Bool("json", false, "print the result document (report JSON and run metadata) instead of a summary")
 	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the run")
-	partitionRows := fs.Int("partition-rows", 0, "> 0: the partitioned path, windows estimated above this many rows are profiled in time slices on all workers (suggested 250000); 0: the exact single pass")
+	partitionRows := fs.Int("partition-rows", 0, "rows of a partition: windows above it are profiled in time slices on all workers, smaller ones take the exact single pass; 0: the workflow's default, 250000; -1: always the single pass")
 	fanOut := fs.Int("partition-fan-out", 0, "partitions running at once (0: the workflow's default, 8)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -91,6 +91,18 @@
 // stage and deleted by InsertResults; a TTL index on created_at removes what a failed
 // run leaves.
 //
+// The scored reference is not run data: ScoreReference stages it once per (reference
+// file content SHA-256, model version, dataset config: staged columns, segmentations
+// and their lookup files' content, batch.RefCacheVersion) in the collection
+// `reference_cache` (batch.RefCache) and every later run's StageRef points there
+// (StageRef.Cache). The entry's manifest is inserted after its chunks with the key's
+// hash as _id: of two runs that score at once, one manifest wins and the other run
+// uses it (its own chunks deleted). A hit checks each chunk against the manifest's
+// SHA-256; a missing chunk, an altered one or a manifest of another format is a miss
+// (scored again, the entry replaced), and ComputeMetrics / MergeProfiles check the
+// checksums again when they read. No TTL and no run's cleanup touch the entry (a few
+// MB per reference and model version: delete entries of retired models by hand).
+//
 // We chose MongoDB staging over Temporal sessions with local files because:
 //   - any worker on any host can run any step, so a killed worker's activity is
 //     retried on another worker after the heartbeat timeout (10 s) and resumes from
@@ -105,10 +117,14 @@
 // never uses an index; the HTML report goes to REPORTS_DIR, which must be shared
 // storage when workers run on several hosts (its host is recorded with the path).
 //
-// # Partitioned path (input partition_rows > 0)
+// # Partitioned path (the default for windows above partition_rows)
 //
 // A window too large for one worker is split into partitions that every worker of
-// the queue can run (partitioned.go, activities/partition.go, internal/profile):
+// the queue can run (partitioned.go, activities/partition.go, internal/profile).
+// partition_rows bounds a partition: absent or 0 means batchapi.DefaultPartitionRows
+// (250,000), -1 (ForceSinglePass) always takes the single pass without a plan, any
+// other negative value is bad input. A window that fits in one partition keeps the
+// exact single pass (PlanPartitions, then the steps above):
 //
 //	PlanPartitions -> (ScoreReference || ProfilePartition x P, at most partition_fan_out at once)
 //	-> MergeProfiles -> SaveHTMLReport -> InsertResults
@@ -119,7 +135,11 @@
 //     slices of received_at. The estimate is the log collection's document count
 //     from $collStats: metadata, no document read, an upper bound of the window's
 //     rows (a countDocuments of the window reads every document on FerretDB; on
-//     MongoDB with the received_at index it would be exact and cheap).
+//     MongoDB with the received_at index it would be exact and cheap). With the
+//     default partition_rows (CountWindow) a collection count above it is
+//     refined by counting the window's documents, so that a small window of a
+//     large log is not split: on MongoDB a count of index keys, on FerretDB one
+//     more pass over the log (the single pass that follows reads it again).
 //     P = 1 (and an empty window) takes the single-pass path unchanged.
 //   - ProfilePartition streams its slice with a cursor (batch.FindLogged, the same
 //     filter as the single pass), joins targets (per chunk with TargetLookup "in" or
@@ -167,5 +187,7 @@
 //
 // Runs started before the ledger (their histories have no "window-ledger" marker,
 // workflow.GetVersion) replay the former path: no ClaimWindow, windows over
-// received_at, failures recorded as "failed".
+// received_at, failures recorded as "failed". Runs started before the default
+// partitioning (no "default-partitioning" marker) that left partition_rows 0
+// replay the single pass without PlanPartitions.
 package workflows

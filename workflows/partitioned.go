@@ -54,20 +54,22 @@ func callPart[In, Out any](ctx workflow.Context, s *run, act typedActivity[In, O
 	return out, err
 }
 
-// partitioned runs the partitioned path when the input asks for it
-// (partition_rows > 0) and the plan has more than one partition:
+// partitioned runs the partitioned path with partitions of at most maxRows rows
+// when the plan has more than one partition (byDefault: the input left
+// partition_rows 0, and the plan counts the window when the collection's count
+// exceeds maxRows):
 //
 //	PlanPartitions -> (ScoreReference || ProfilePartition x N, at most fan-out at once)
 //	  -> MergeProfiles -> SaveHTMLReport -> InsertResults
 //
 // done is false when the caller should take the single-pass path (one partition, or
 // an empty window, which FetchPredictions resolves and reports as today).
-func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Result, done bool, err error) {
+func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows int, byDefault bool) (res *Result, done bool, err error) {
 	if err := checkPartitionInput(s.in); err != nil {
 		return nil, true, err
 	}
 	byStored := s.window != nil // claimed on the ledger (execute): a stored_at window
-	pin := batchapi.PlanInput{Run: s.run, Dataset: s.in.Dataset, WindowEnd: end, MaxPartitionRows: s.in.PartitionRows, ByStoredAt: byStored}
+	pin := batchapi.PlanInput{Run: s.run, Dataset: s.in.Dataset, WindowEnd: end, MaxPartitionRows: maxRows, ByStoredAt: byStored, CountWindow: byDefault}
 	if !start.IsZero() {
 		pin.WindowStart = &start
 	}
@@ -131,6 +133,7 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Resu
 	}
 	s.res.Rows.Reference = s.ref.Reference.Rows
 	s.res.ModelVersion = s.ref.ModelVersion
+	s.res.ReferenceCache = s.ref.CacheOutcome()
 
 	cm, err := callPart(ctx, s, mergeProfiles, batchapi.MergeInput{
 		Run: s.run, Dataset: s.in.Dataset, Partitions: plan.Partitions, Reference: s.ref.Reference, Plan: plan,
@@ -158,9 +161,9 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time) (res *Resu
 // input). execute calls it before claiming a window, so a bad setting never
 // consumes a ledger window.
 func checkPartitionInput(in Input) error {
-	if in.PartitionRows < 0 || in.PartitionFanOut < 0 || in.PartitionFanOut > MaxPartitionFanOut {
-		err := fmt.Errorf("partition_rows = %d (want >= 1, or 0 for the single-pass path), partition_fan_out = %d (want 0..%d)",
-			in.PartitionRows, in.PartitionFanOut, MaxPartitionFanOut)
+	if in.PartitionRows < ForceSinglePass || in.PartitionFanOut < 0 || in.PartitionFanOut > MaxPartitionFanOut {
+		err := fmt.Errorf("partition_rows = %d (want >= 1, 0 for the default of %d, or %d for the single pass), partition_fan_out = %d (want 0..%d)",
+			in.PartitionRows, batchapi.DefaultPartitionRows, ForceSinglePass, in.PartitionFanOut, MaxPartitionFanOut)
 		return temporal.NewNonRetryableApplicationError(err.Error(), batchapi.ErrBadInput, err)
 	}
 	return nil

@@ -31,6 +31,7 @@ type partitionMocks struct {
 	maxRun   int
 	indexes  map[int]int
 	claims   calls
+	planRows int // the partition size the plan must be asked for (0: 100)
 	merged   *batchapi.MergeInput
 	inserted *batchapi.InsertResultsInput
 }
@@ -41,7 +42,11 @@ func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnviro
 	mockClaim(t, env, &p.claims, batch.KindLedger)
 	env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
-			if in.MaxPartitionRows != 100 || in.WindowStart == nil || !in.ByStoredAt {
+			want := p.planRows
+			if want == 0 {
+				want = 100
+			}
+			if in.MaxPartitionRows != want || in.WindowStart == nil || !in.ByStoredAt || in.CountWindow != (want == batchapi.DefaultPartitionRows) {
 				t.Errorf("plan input %+v", in)
 			}
 			return &batchapi.PlanResult{Window: w, Partitions: n, EstimatedRows: int64(100 * n), MaxPartitionRows: 100}, nil
@@ -87,7 +92,6 @@ func partitionedInput() Input {
 
 func TestWorkflowPartitionedFansOutAndMerges(t *testing.T) {
 	env := newEnv(t)
-	registerPartitionStubs(env)
 	var p partitionMocks
 	p.install(t, env, 10, nil)
 	env.ExecuteWorkflow(WorkflowType, partitionedInput())
@@ -117,9 +121,30 @@ func TestWorkflowPartitionedFansOutAndMerges(t *testing.T) {
 	}
 }
 
+// TestWorkflowPartitionedByDefault: an input without partition_rows plans
+// partitions of batchapi.DefaultPartitionRows (counting the window) and takes the
+// partitioned path when the plan has several.
+func TestWorkflowPartitionedByDefault(t *testing.T) {
+	env := newEnv(t)
+	p := partitionMocks{planRows: batchapi.DefaultPartitionRows}
+	p.install(t, env, 3, nil)
+	in := partitionedInput()
+	in.PartitionRows = 0
+	env.ExecuteWorkflow(WorkflowType, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != batch.StatusCompleted || res.Partitions != 3 || res.Rows.Current != 300 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
 func TestWorkflowPartitionFailsPermanently(t *testing.T) {
 	env := newEnv(t)
-	registerPartitionStubs(env)
 	var p partitionMocks
 	p.install(t, env, 10, func(i int) bool { return i == 4 })
 	env.ExecuteWorkflow(WorkflowType, partitionedInput())
@@ -146,7 +171,6 @@ func TestWorkflowPartitionFailsPermanently(t *testing.T) {
 
 func TestWorkflowPartitionBadInput(t *testing.T) {
 	env := newEnv(t)
-	registerPartitionStubs(env)
 	var c calls
 	mockClaim(t, env, &c, batch.KindLedger)
 	in := partitionedInput()
@@ -158,5 +182,26 @@ func TestWorkflowPartitionBadInput(t *testing.T) {
 	}
 	if n := c.get("ClaimWindow"); n != 0 {
 		t.Errorf("a bad partition setting claimed %d windows", n)
+	}
+}
+
+// TestWorkflowForceSinglePass: partition_rows -1 takes the single pass without a
+// plan (PlanPartitions is not mocked: the stub would fail the run).
+func TestWorkflowForceSinglePass(t *testing.T) {
+	env := newEnv(t)
+	c := &calls{}
+	mockPipeline(t, env, c, 3000, "PlanPartitions")
+	env.OnActivity(batchapi.InsertResults, mock.Anything, mock.Anything).Return(&batchapi.InsertResultsResult{}, nil)
+	env.ExecuteWorkflow(WorkflowType, Input{Dataset: "taxi", WindowStart: "2022-01-01T00:00:00Z", WindowEnd: "2022-01-02T00:00:00Z",
+		Reference: "data/ref.parquet", Targets: "target.csv", PartitionRows: ForceSinglePass})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != batch.StatusCompleted || res.Partitions != 0 || c.get("FetchPredictions") != 1 || c.get("PlanPartitions") != 0 {
+		t.Fatalf("result %+v, calls %v", res, c.n)
 	}
 }

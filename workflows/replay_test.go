@@ -15,9 +15,10 @@ import (
 // before the change still replay.
 //
 //	batch_monitoring_history_v0.json  before the window ledger (windows over received_at)
-//	batch_monitoring_history.json     the window ledger (ClaimWindow, windows over stored_at)
+//	batch_monitoring_history_v1.json  the window ledger (ClaimWindow, windows over stored_at)
+//	batch_monitoring_history.json     default partitioning (PlanPartitions, one partition: the single pass)
 func TestReplaySavedHistory(t *testing.T) {
-	for _, name := range []string{"batch_monitoring_history_v0.json", "batch_monitoring_history.json"} {
+	for _, name := range []string{"batch_monitoring_history_v0.json", "batch_monitoring_history_v1.json", "batch_monitoring_history.json"} {
 		t.Run(name, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())

@@ -40,11 +40,13 @@ type Input struct {
 	Reference string `json:"reference,omitempty"`
 	// Targets is a target.csv path (relative to DATA_DIR); empty: the target collection.
 	Targets string `json:"targets,omitempty"`
-	// PartitionRows > 0 turns on the partitioned path (partitioned.go): a window
-	// estimated at more rows than this is profiled in time slices of at most about
-	// this many rows on all workers, and the report computed from the merged
-	// profiles; 0 (the default) keeps the exact single-pass path.
-	// batchapi.DefaultPartitionRows is the suggested value.
+	// PartitionRows bounds the rows of a partition (partitioned.go): a window
+	// with more rows than this is profiled in time slices of at most about this
+	// many rows on all workers, and the report computed from the merged profiles;
+	// a window that fits in one partition takes the exact single-pass path.
+	// 0 (absent): batchapi.DefaultPartitionRows (250,000), the window counted
+	// when the log collection holds more; ForceSinglePass (-1): always the
+	// single pass, no plan.
 	PartitionRows int `json:"partition_rows,omitempty"`
 	// PartitionFanOut bounds the partitions running at once (0: DefaultPartitionFanOut).
 	PartitionFanOut int `json:"partition_fan_out,omitempty"`
@@ -76,6 +78,18 @@ const (
 	ledgerVersion = 1
 )
 
+// defaultPartitionChange versions the default partitioning: runs that leave
+// partition_rows 0 plan partitions of batchapi.DefaultPartitionRows; histories
+// from before it (no marker) replay the single pass they took.
+const (
+	defaultPartitionChange  = "default-partitioning"
+	defaultPartitionVersion = 1
+)
+
+// ForceSinglePass as Input.PartitionRows keeps the exact single-pass path whatever
+// the window's size.
+const ForceSinglePass = -1
+
 // Result is the workflow's result: where the report is and its key numbers.
 type Result struct {
 	Status       string           `json:"status"`
@@ -95,6 +109,9 @@ type Result struct {
 	PartitionsByWorker map[string]int `json:"partitions_by_worker,omitempty"`
 	// ProfileBytes is the total size of the partition profiles.
 	ProfileBytes int `json:"profile_bytes,omitempty"`
+	// ReferenceCache is "hit" when the scored reference came from the reference
+	// cache, "miss" when this run scored it (ScoreReference's result says why).
+	ReferenceCache string `json:"reference_cache,omitempty"`
 }
 
 // MaxFutureSkew is how far window_end may lie ahead of the workflow's clock.
@@ -251,14 +268,18 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 		s.window = &w
 		fin.WindowStart, fin.WindowEnd, fin.ByStoredAt = &w.Start, w.End, true
 	}
-	if s.in.PartitionRows != 0 {
+	rows, byDefault := s.in.PartitionRows, false
+	if rows == 0 && workflow.GetVersion(ctx, defaultPartitionChange, workflow.DefaultVersion, defaultPartitionVersion) >= defaultPartitionVersion {
+		rows, byDefault = batchapi.DefaultPartitionRows, true
+	}
+	if rows > 0 {
 		// After the claim: the partitions slice the claimed window by stored_at, so
 		// the ledger's exactly-once accounting holds on this path too.
 		pstart, pend := start, end
 		if s.window != nil {
 			pstart, pend = s.window.Start, s.window.End
 		}
-		if res, done, err := s.partitioned(ctx, pstart, pend); done {
+		if res, done, err := s.partitioned(ctx, pstart, pend, rows, byDefault); done {
 			return res, err
 		}
 	}
@@ -305,6 +326,7 @@ func (s *run) execute(ctx workflow.Context, start, end time.Time) (*Result, erro
 	s.res.Rows.Reference = s.ref.Reference.Rows
 	s.res.Rows.TargetsMatched, s.res.Rows.TargetsInDomain = s.join.Matched, s.join.InDomain
 	s.res.ModelVersion = s.ref.ModelVersion
+	s.res.ReferenceCache = s.ref.CacheOutcome()
 
 	cm, err := call(ctx, s, computeMetrics, batchapi.ComputeInput{
 		Run: s.run, Dataset: s.in.Dataset, Reference: s.ref.Reference, Current: s.fetch.Current, Targets: s.join.Targets,

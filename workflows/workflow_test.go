@@ -48,6 +48,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())
 	registerStubs(env)
+	registerPartitionStubs(env)
 	env.SetStartTime(clock)
 	return env
 }
@@ -85,6 +86,18 @@ func mockPipeline(t *testing.T, env *testsuite.TestWorkflowEnvironment, c *calls
 	w := batch.Window{Start: t0, End: t1}
 	if !skip["ClaimWindow"] {
 		mockClaim(t, env, c, batch.KindLedger)
+	}
+	if !skip["PlanPartitions"] {
+		// The default partitioning plans one partition: the single pass follows.
+		env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
+			func(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
+				c.add("PlanPartitions")
+				if in.MaxPartitionRows != batchapi.DefaultPartitionRows || !in.CountWindow || in.WindowStart == nil || !in.ByStoredAt {
+					t.Errorf("plan input %+v", in)
+				}
+				return &batchapi.PlanResult{Window: batch.Window{Start: *in.WindowStart, End: in.WindowEnd}, Partitions: 1,
+					EstimatedRows: int64(rows), MaxPartitionRows: in.MaxPartitionRows}, nil
+			})
 	}
 	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {
@@ -179,7 +192,7 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"FetchPredictions", "ScoreReference", "JoinTarget", "ComputeMetrics", "SaveHTMLReport", "InsertResults"} {
+	for _, name := range []string{"PlanPartitions", "FetchPredictions", "ScoreReference", "JoinTarget", "ComputeMetrics", "SaveHTMLReport", "InsertResults"} {
 		if c.get(name) != 1 {
 			t.Errorf("%s called %d times, want 1", name, c.get(name))
 		}
@@ -194,7 +207,7 @@ func TestWorkflowRunsTheSixActivities(t *testing.T) {
 		inserted.Reference != "/data/ref.parquet" || inserted.Targets != "csv:target.csv" || inserted.ModelVersion != "sha256:m" {
 		t.Errorf("InsertResults input %+v", inserted)
 	}
-	if len(inserted.TimingsMS) != 6 {
+	if len(inserted.TimingsMS) != 7 {
 		t.Errorf("timings %v", inserted.TimingsMS)
 	}
 	if inserted.WindowKind != batch.KindLedger || inserted.LedgerSeq == nil || *inserted.LedgerSeq != 7 || inserted.SelectedBy != batch.SelectedByStoredAt {
@@ -237,6 +250,10 @@ func TestWorkflowWaitsForTheWatermark(t *testing.T) {
 		func(ctx context.Context, in batchapi.ClaimInput) (*batchapi.ClaimResult, error) {
 			claimedAt = env.Now()
 			return &batchapi.ClaimResult{Window: batch.Window{Start: *in.WindowStart, End: in.WindowEnd}, Kind: batch.KindAdhoc, Seq: -1}, nil
+		})
+	env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
+			return &batchapi.PlanResult{Window: batch.Window{Start: *in.WindowStart, End: in.WindowEnd}, Partitions: 1, MaxPartitionRows: in.MaxPartitionRows}, nil
 		})
 	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in batchapi.FetchInput) (*batchapi.FetchResult, error) {

@@ -357,6 +357,7 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database, ds Dataset) error {
 		{mongodb.CollectionWindows, "batch_dataset_seq", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "seq", Value: -1}}, Options: options.Index().SetName("batch_dataset_seq")}},
 		{mongodb.CollectionReport, "batch_dataset_window_end", mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "window_end", Value: 1}}, Options: options.Index().SetName("batch_dataset_window_end")}},
 		{mongodb.CollectionStaging, "batch_run_stage_seq", mongo.IndexModel{Keys: bson.D{{Key: "run", Value: 1}, {Key: "stage", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("batch_run_stage_seq")}},
+		{mongodb.CollectionReferenceCache, "batch_entry_run", mongo.IndexModel{Keys: bson.D{{Key: "entry", Value: 1}, {Key: "run", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("batch_entry_run")}},
 		{mongodb.CollectionStaging, "batch_ttl", mongo.IndexModel{Keys: bson.D{{Key: "created_at", Value: 1}}, Options: options.Index().SetName("batch_ttl").SetExpireAfterSeconds(int32(StagingTTL / time.Second))}},
 	}
 	var errs []error

@@ -19,6 +19,10 @@ const (
 	CollectionReport  = "report"  // one batch result per (dataset, window) (batch.ResultDoc)
 	CollectionStaging = "staging" // the batch pipeline's scratch chunks (batch.Chunk)
 	CollectionWindows = "windows" // the batch's window ledger: one claim per window (batch.Claim)
+	// CollectionReferenceCache holds scored references reused across runs: one
+	// manifest per (reference content, model version, dataset config) and its chunks
+	// (batch.RefCache). Not staging: no TTL, never deleted by a run's cleanup.
+	CollectionReferenceCache = "reference_cache"
 )
 
 // Field names of a document in CollectionData. The TLC request fields keep their TLC

@@ -38,6 +38,12 @@ func TestWorkflowCallsWhatTheWorkerRegisters(t *testing.T) {
 			count(batchapi.ClaimWindow)
 			return &batchapi.ClaimResult{Window: w, Kind: batch.KindLedger}, nil
 		})
+	// The default partitioning plans first; one partition: the single pass.
+	env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
+			count(batchapi.PlanPartitions)
+			return &batchapi.PlanResult{Window: w, Partitions: 1, MaxPartitionRows: in.MaxPartitionRows}, nil
+		})
 	env.OnActivity(batchapi.FetchPredictions, mock.Anything, mock.Anything).Return(
 		func(context.Context, batchapi.FetchInput) (*batchapi.FetchResult, error) {
 			count(batchapi.FetchPredictions)
@@ -73,12 +79,12 @@ func TestWorkflowCallsWhatTheWorkerRegisters(t *testing.T) {
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: %v", env.GetWorkflowError())
 	}
-	for _, name := range batchapi.Names {
+	for _, name := range append([]string{batchapi.PlanPartitions}, batchapi.Names...) {
 		if called[name] != 1 {
 			t.Errorf("%s called %d times, want 1", name, called[name])
 		}
 	}
-	if len(called) != len(batchapi.Names) {
+	if len(called) != len(batchapi.Names)+1 {
 		t.Errorf("called %v, want exactly %v", called, batchapi.Names)
 	}
 }

@@ -42,6 +42,10 @@ type PlanInput struct {
 	// ByStoredAt: the window is a claimed ledger window over stored_at (taken as
 	// is, not resolved again); false: a received_at window (runs before the ledger).
 	ByStoredAt bool `json:"by_stored_at,omitempty"`
+	// CountWindow: when the collection's document count exceeds MaxPartitionRows,
+	// count the window's documents and size the plan from that (the default
+	// partitioning, where most windows are far smaller than the collection).
+	CountWindow bool `json:"count_window,omitempty"`
 }
 
 // PlanResult is the resolved window and how many equal time slices of it to profile.

@@ -68,6 +68,25 @@ type ScoreReferenceResult struct {
 	ModelVersion string         `json:"model_version"`
 	// ResumedChunks were written by an earlier attempt.
 	ResumedChunks int `json:"resumed_chunks,omitempty"`
+	// CacheHit: the reference came from the reference cache (batch.RefCache), not
+	// scored by this run; CacheMiss says why it was scored (no entry, a corrupt or
+	// foreign one). CacheEntry is the entry's _id.
+	CacheHit   bool   `json:"cache_hit,omitempty"`
+	CacheMiss  string `json:"cache_miss,omitempty"`
+	CacheEntry string `json:"cache_entry,omitempty"`
+}
+
+// CacheOutcome is "hit", "miss" or "" (a result of a worker without the cache).
+func (r *ScoreReferenceResult) CacheOutcome() string {
+	switch {
+	case r == nil:
+		return ""
+	case r.CacheHit:
+		return "hit"
+	case r.CacheMiss != "":
+		return "miss"
+	}
+	return ""
 }
 
 // JoinInput names the staged predictions and where their targets are.

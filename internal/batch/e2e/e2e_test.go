@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,6 +144,7 @@ func TestBatchMonitoringEndToEnd(t *testing.T) {
 	defer w.Stop(ctx)
 	reportID1 := batch.ReportID("taxi", day1)
 	wfID1 := batch.WorkflowID("taxi", day1)
+	var first workflows.Result
 
 	t.Run("ManualRunByTypeNameRawJSON", func(t *testing.T) {
 		t0 := time.Now()
@@ -170,6 +172,10 @@ func TestBatchMonitoringEndToEnd(t *testing.T) {
 		if res.Status != batch.StatusCompleted || res.ReportID != reportID1 {
 			t.Fatalf("result %+v", res)
 		}
+		if res.ReferenceCache != "miss" {
+			t.Errorf("first run: reference cache %q, want miss", res.ReferenceCache)
+		}
+		first = res
 		if res.Rows.Current != 3000 || res.Rows.TargetsMatched != 3000 || res.Rows.Reference == 0 {
 			t.Errorf("rows %+v", res.Rows)
 		}
@@ -226,6 +232,13 @@ func TestBatchMonitoringEndToEnd(t *testing.T) {
 		var res workflows.Result
 		if err := run.Get(ctx, &res); err != nil {
 			t.Fatal(err)
+		}
+		// The re-run takes the scored reference from the cache that the first run
+		// filled, and its numbers are the first run's.
+		t.Logf("ScoreReference: first run %d ms (%s), re-run %d ms (%s)", first.TimingsMS["ScoreReference"], first.ReferenceCache,
+			res.TimingsMS["ScoreReference"], res.ReferenceCache)
+		if res.ReferenceCache != "hit" || res.Rows != first.Rows || !reflect.DeepEqual(res.Summary, first.Summary) {
+			t.Errorf("re-run: cache %q rows %+v summary %+v; first run rows %+v summary %+v", res.ReferenceCache, res.Rows, res.Summary, first.Rows, first.Summary)
 		}
 		doc := e.onlyReport(t, ctx, reportID1)
 		if doc.RunID != run.GetRunID() {

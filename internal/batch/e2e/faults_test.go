@@ -371,6 +371,13 @@ func TestBatchMonitoringFaults(t *testing.T) {
 // SIGKILLs it and lets an in-process worker finish the run.
 func (e *faultEnv) killInActivity(t *testing.T, ctx context.Context, name string) {
 	t0 := time.Now()
+	if name == "ScoreReference" {
+		// Earlier runs cached the scored reference: empty the cache so that this run
+		// scores and stages it (the kill lands after its first chunk).
+		if err := e.db.Collection(mongodb.CollectionReferenceCache).Drop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w := faultDay(killDays[name])
 	queue := "faults-kill-" + name
 	marker := filepath.Join(t.TempDir(), "blocked")

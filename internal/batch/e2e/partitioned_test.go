@@ -68,11 +68,11 @@ func TestPartitionedMatchesSinglePass(t *testing.T) {
 
 	t.Run("BadPartitionRows", func(t *testing.T) {
 		bad := in
-		bad.PartitionRows = -1
+		bad.PartitionRows = -2 // -1 is workflows.ForceSinglePass
 		_, _, err := run(bad)
 		var ae *temporal.ApplicationError
 		if !errors.As(err, &ae) || ae.Type() != batchapi.ErrBadInput {
-			t.Fatalf("partition_rows -1: err = %v, want a %s error", err, batchapi.ErrBadInput)
+			t.Fatalf("partition_rows -2: err = %v, want a %s error", err, batchapi.ErrBadInput)
 		}
 	})
 
