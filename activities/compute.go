@@ -71,20 +71,9 @@ func (a *Activities) ComputeMetrics(ctx context.Context, in batchapi.ComputeInpu
 	if err := batch.AddEstimate(r, a.Estimator, cur); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("estimate the performance of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
 	}
-	t2 := time.Now()
-	b, err := json.Marshal(r)
+	res, err := stageReport(ctx, st, in.Run, ds.Name, r, t0, t1)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
-	}
-	if err := st.Put(ctx, in.Run, batch.StageReport, 0, 1, nil, b); err != nil {
 		return nil, err
-	}
-	res := &batchapi.ComputeResult{
-		Report:      batch.StageRef{Run: in.Run, Stage: batch.StageReport, Chunks: 1, Rows: 1},
-		Summary:     batch.SummaryOf(r),
-		ReportBytes: len(b),
-		LoadMS:      t1.Sub(t0).Milliseconds(),
-		ComputeMS:   t2.Sub(t1).Milliseconds(),
 	}
 	log.Info("report computed", "reference_rows", ref.Rows, "current_rows", cur.Rows,
 		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS,
@@ -103,4 +92,24 @@ func (a *Activities) readReport(ctx context.Context, ref batch.StageRef) (*repor
 		return nil, nil, stagingErr(fmt.Errorf("%w: staged report: %w", batch.ErrCorruptChunk, err))
 	}
 	return &r, b, nil
+}
+
+// stageReport encodes r and stages it as the run's report (one chunk: a retry
+// replaces it). t0..t1 was the loading; the computing ran from t1 to now.
+func stageReport(ctx context.Context, st batch.Staging, run, dataset string, r *report.Report, t0, t1 time.Time) (*batchapi.ComputeResult, error) {
+	t2 := time.Now()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", dataset, err), batchapi.ErrComputeFailed, err)
+	}
+	if err := st.Put(ctx, run, batch.StageReport, 0, 1, nil, b); err != nil {
+		return nil, err
+	}
+	return &batchapi.ComputeResult{
+		Report:      batch.StageRef{Run: run, Stage: batch.StageReport, Chunks: 1, Rows: 1},
+		Summary:     batch.SummaryOf(r),
+		ReportBytes: len(b),
+		LoadMS:      t1.Sub(t0).Milliseconds(),
+		ComputeMS:   t2.Sub(t1).Milliseconds(),
+	}, nil
 }

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -329,20 +328,9 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	r.Computation.MaxPartitionRows = in.Plan.MaxPartitionRows
 	r.Computation.EstimatedRows = in.Plan.EstimatedRows
 	r.Computation.EstimateMethod = in.Plan.EstimateMethod
-	t2 := time.Now()
-	b, err := json.Marshal(r)
+	res, err := stageReport(ctx, st, in.Run, ds.Name, r, t0, t1)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("encode report of %s: %v", ds.Name, err), batchapi.ErrComputeFailed, err)
-	}
-	if err := st.Put(ctx, in.Run, batch.StageReport, 0, 1, nil, b); err != nil {
 		return nil, err
-	}
-	res := &batchapi.ComputeResult{
-		Report:      batch.StageRef{Run: in.Run, Stage: batch.StageReport, Chunks: 1, Rows: 1},
-		Summary:     batch.SummaryOf(r),
-		ReportBytes: len(b),
-		LoadMS:      t1.Sub(t0).Milliseconds(),
-		ComputeMS:   t2.Sub(t1).Milliseconds(),
 	}
 	log.Info("report computed from partition profiles", "partitions", in.Partitions, "current_rows", merged.Rows,
 		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS)
