@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -66,6 +67,12 @@ func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnviro
 			defer func() { p.mu.Lock(); p.running--; p.mu.Unlock() }()
 			if fail != nil && fail(in.Index) {
 				return nil, temporal.NewNonRetryableApplicationError("bad data", batchapi.ErrComputeFailed, nil)
+			}
+			if fail != nil {
+				// The mocks run on goroutines of their own: the others take a moment, so
+				// the failure is seen while they are still running (what the assertion
+				// on partitions started after it needs).
+				time.Sleep(50 * time.Millisecond)
 			}
 			return &batchapi.PartitionResult{Index: in.Index, Rows: 100, TargetsMatched: 100, TargetsInDomain: 99, Worker: "w"}, nil
 		})
