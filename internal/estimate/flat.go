@@ -50,27 +50,33 @@ func (f *flat) predict(row []uint16) float64 {
 	y := f.base
 	nodes := f.nodes
 	for _, r := range f.roots {
-		n := &nodes[r]
-		for n.feat >= 0 {
-			b := row[n.feat]
-			var left bool
-			switch {
-			case n.cat >= 0:
-				left = f.dirs[n.cat+int32(b)]
-			case b == f.miss[n.feat]:
-				left = n.defL
-			default:
-				left = b <= n.thr
-			}
-			if left {
-				n = &nodes[n.lo]
-			} else {
-				n = &nodes[n.hi]
-			}
-		}
-		y += n.val
+		y += f.leaf(&nodes[r], row)
 	}
 	return y
+}
+
+// leaf walks one tree from its root n down to the leaf of row and returns the
+// leaf's value.
+func (f *flat) leaf(n *fnode, row []uint16) float64 {
+	nodes := f.nodes
+	for n.feat >= 0 {
+		b := row[n.feat]
+		var left bool
+		switch {
+		case n.cat >= 0:
+			left = f.dirs[n.cat+int32(b)]
+		case b == f.miss[n.feat]:
+			left = n.defL
+		default:
+			left = b <= n.thr
+		}
+		if left {
+			n = &nodes[n.lo]
+		} else {
+			n = &nodes[n.hi]
+		}
+	}
+	return n.val
 }
 
 // predictRows predicts every row of a row-major bin matrix (stride nf) into out,
@@ -84,26 +90,7 @@ func (f *flat) predictRows(bins []uint16, nf int, out []float64) {
 	for _, r := range f.roots {
 		root := &nodes[r]
 		for i := range out {
-			row := bins[i*nf : i*nf+nf]
-			n := root
-			for n.feat >= 0 {
-				b := row[n.feat]
-				var left bool
-				switch {
-				case n.cat >= 0:
-					left = f.dirs[n.cat+int32(b)]
-				case b == f.miss[n.feat]:
-					left = n.defL
-				default:
-					left = b <= n.thr
-				}
-				if left {
-					n = &nodes[n.lo]
-				} else {
-					n = &nodes[n.hi]
-				}
-			}
-			out[i] += n.val
+			out[i] += f.leaf(root, bins[i*nf:i*nf+nf])
 		}
 	}
 }
