@@ -301,16 +301,7 @@ func TestDevstackAlerts(t *testing.T) {
 		t.Errorf("ModelmonPredictLatencyP99 did not fire under overload: p99 %v", p.query(`histogram_quantile(0.99, sum by (le) (rate(modelmon_http_request_duration_seconds_bucket{route="/predict"}[5s])))`))
 	}
 
-	// 8. A batch run fails: its reference file does not exist.
-	start = time.Now()
-	failed := failBatchRun(t, ctx, s)
-	failFired := p.waitAlert(ctx, "ModelmonBatchRunFailed", `dataset="taxi"`, 2*time.Minute)
-	stop = time.Now()
-	rerunBatch(t, ctx, s, failed)
-	record("ModelmonBatchRunFailed", "a batch run whose reference file does not exist; resolved by running the window again", failFired.Sub(start),
-		p.waitResolved(ctx, "ModelmonBatchRunFailed", "", 3*time.Minute).Sub(stop))
-
-	// 9. A ledger window whose run fails for good is skipped (later windows still
+	// 8. A ledger window whose run fails for good is skipped (later windows still
 	// run); the alert resolves when the window is run again and completes.
 	start = time.Now()
 	skipped := skipLedgerWindow(t, ctx, s, o.MongoAddr)
@@ -319,6 +310,18 @@ func TestDevstackAlerts(t *testing.T) {
 	rerunBatch(t, ctx, s, skipped)
 	record("ModelmonBatchWindowSkipped", "an open (ledger) run whose reference file does not exist: its window is recorded skipped; resolved by running the window again",
 		skipFired.Sub(start), p.waitResolved(ctx, "ModelmonBatchWindowSkipped", "", 3*time.Minute).Sub(stop))
+
+	// 9. A batch run of an ad-hoc window fails: its reference file does not exist.
+	// The window ends a second before the ledger window of step 8 ends, so it is
+	// neither the ledger's next window nor one of its windows: ad hoc, recorded
+	// "failed" (a window appended to the ledger would be "skipped" instead).
+	start = time.Now()
+	failed := failBatchRun(t, ctx, s, skippedEnd(t, skipped))
+	failFired := p.waitAlert(ctx, "ModelmonBatchRunFailed", `dataset="taxi"`, 2*time.Minute)
+	stop = time.Now()
+	rerunBatch(t, ctx, s, failed)
+	record("ModelmonBatchRunFailed", "a batch run whose reference file does not exist; resolved by running the window again", failFired.Sub(start),
+		p.waitResolved(ctx, "ModelmonBatchRunFailed", "", 3*time.Minute).Sub(stop))
 
 	// Every rule of alerts.yml fired, or is a documented exception.
 	for _, r := range ruleNames(t) {
@@ -634,13 +637,12 @@ func (p *prom) inAlertmanager(ctx context.Context, name, job string) {
 	})
 }
 
-// failBatchRun runs a batch workflow over the last two minutes whose reference file
-// does not exist: the run fails and records a "failed" result.
-// failBatchRun runs a window whose reference file does not exist and returns its
-// input (the same window run again with the default reference clears the failure).
-func failBatchRun(t *testing.T, ctx context.Context, s *Stack) workflows.Input {
+// failBatchRun runs the two minutes ending a second before `before` with a reference
+// file that does not exist: the run fails and records a "failed" result. It returns
+// the input (the same window run again with the default reference clears the failure).
+func failBatchRun(t *testing.T, ctx context.Context, s *Stack, before time.Time) workflows.Input {
 	t.Helper()
-	end := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+	end := before.Add(-time.Second)
 	start := end.Add(-2 * time.Minute)
 	in := workflows.Input{Dataset: "taxi", WindowStart: start.Format(time.RFC3339), WindowEnd: end.Format(time.RFC3339), Reference: "data/no-such-reference.parquet"}
 	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -655,6 +657,16 @@ func failBatchRun(t *testing.T, ctx context.Context, s *Stack) workflows.Input {
 		t.Fatalf("batch run with a missing reference: %v, status %s", err, r.Status)
 	}
 	return in
+}
+
+// skippedEnd is the end of the window skipLedgerWindow returned.
+func skippedEnd(t *testing.T, in workflows.Input) time.Time {
+	t.Helper()
+	end, err := time.Parse(time.RFC3339Nano, in.WindowEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return end
 }
 
 // skipLedgerWindow runs the dataset's next ledger window (an open start, ending a
