@@ -194,12 +194,13 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}()
-	for i := range o.workers {
-		logFile, err := os.Create(filepath.Join(o.dir, fmt.Sprintf("worker-%d.log", i)))
+	// start starts (or restarts) worker i, its output appended to worker-i.log.
+	start := func(i int) error {
+		logFile, err := os.OpenFile(filepath.Join(o.dir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return err
 		}
-		defer logFile.Close()
+		defer logFile.Close() // the child holds its own descriptor
 		cmd := exec.CommandContext(ctx, bin)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(),
@@ -210,9 +211,19 @@ func run(ctx context.Context, o options) error {
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start worker %d: %w", i, err)
 		}
-		procs = append(procs, cmd)
+		if i < len(procs) {
+			procs[i] = cmd
+		} else {
+			procs = append(procs, cmd)
+		}
+		return nil
 	}
-	if err := waitPollers(ctx, tc, tsrv.Namespace(), procs); err != nil {
+	for i := range o.workers {
+		if err := start(i); err != nil {
+			return err
+		}
+	}
+	if err := waitPollers(ctx, tc, tsrv.Namespace(), func() []*exec.Cmd { return procs }, start); err != nil {
 		return err
 	}
 	logf("%d workers polling", o.workers)
@@ -300,13 +311,25 @@ func peakRSSMB(pid int) (float64, error) {
 	return 0, fmt.Errorf("peak RSS of %d: no VmHWM", pid)
 }
 
-func waitPollers(ctx context.Context, tc client.Client, ns string, procs []*exec.Cmd) error {
-	n := len(procs)
+// waitPollers waits until every worker polls the task queue. A worker that
+// exits at start (on a loaded machine the worker's 5 s MongoDB ping can time
+// out while the embedded FerretDB is busy) is restarted, at most 3 times.
+func waitPollers(ctx context.Context, tc client.Client, ns string, procs func() []*exec.Cmd, restart func(int) error) error {
+	n := len(procs())
+	restarts := make([]int, n)
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		for i, p := range procs {
+		for i, p := range procs() {
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid)); err != nil || strings.Contains(string(b), ") Z ") {
-				return fmt.Errorf("worker %d exited at start (see worker-%d.log with --dir)", i, i)
+				_ = p.Wait()
+				if restarts[i] == 3 {
+					return fmt.Errorf("worker %d exited at start 4 times (see worker-%d.log with --dir)", i, i)
+				}
+				restarts[i]++
+				logf("worker %d exited at start (%s); restarting it", i, p.ProcessState)
+				if err := restart(i); err != nil {
+					return err
+				}
 			}
 		}
 		r, err := tc.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
