@@ -182,6 +182,7 @@ func (s *run) fanOut(ctx workflow.Context, w batch.Window, n int, byStored bool)
 	out := make([]batchapi.PartitionResult, n)
 	sel := workflow.NewSelector(ctx)
 	opts := PartitionActivityOptions(batchapi.ProfilePartition)
+	opts.TaskQueue = partitionQueue(ctx)
 	running, next := 0, 0
 	var firstErr error
 	for {

@@ -17,6 +17,7 @@ type Config struct {
 	Database        string // MONGODB_DATABASE, --mongodb-database
 	ModelPath       string // MODEL_PATH, --model-path
 	EstimatorPath   string // ESTIMATOR_PATH, --estimator-path
+	PartitionSlots  int    // PARTITION_SLOTS, --partition-slots
 	ReportsDir      string // REPORTS_DIR, --reports-dir
 	DataDir         string // DATA_DIR, --data-dir
 }
@@ -32,6 +33,7 @@ func (c *Config) Bind(b *envconf.Binder, worker bool) {
 	if worker {
 		b.String(&c.ModelPath, envconf.ModelPathVar)
 		b.String(&c.EstimatorPath, envconf.EstimatorPathVar)
+		b.Int(&c.PartitionSlots, envconf.PartitionSlots)
 		b.String(&c.ReportsDir, envconf.ReportsDir)
 		b.String(&c.DataDir, envconf.DataDir)
 	}

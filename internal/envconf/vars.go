@@ -29,6 +29,8 @@ var (
 		Usage: "model artifact (scores requests online and the reference in the batch)", Commands: []string{Online, Worker, Starter, Devstack}}
 	EstimatorPathVar = &Var{Env: "ESTIMATOR_PATH", Flag: "estimator-path", Default: EstimatorPath,
 		Usage: "performance-estimator artifact of the model: batch reports also carry the RMSE, MAE and ME estimated without targets (empty: none; the default missing: none, with a warning)", Commands: []string{Worker}}
+	PartitionSlots = &Var{Env: "PARTITION_SLOTS", Flag: "partition-slots", Default: "1",
+		Usage: "ProfilePartition activities one worker runs at once (they come from the task queue TASK_QUEUE + \"-partitions\"); each holds up to partition_rows rows, so this bounds the worker's memory and spreads a run's partitions over the workers", Commands: []string{Worker}}
 	TemporalAddress = &Var{Env: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: "127.0.0.1:7233",
 		Usage: "Temporal frontend host:port", Commands: []string{Worker, Starter}}
 	TemporalNamespace = &Var{Env: "TEMPORAL_NAMESPACE", Flag: "temporal-namespace", Default: "default",
@@ -83,7 +85,7 @@ var (
 
 // All is the table, in the README's order.
 var All = []*Var{
-	MongoDBAddress, MongoDBDatabase, ModelPathVar, EstimatorPathVar, TemporalAddress, TemporalNamespace, TaskQueueVar,
+	MongoDBAddress, MongoDBDatabase, ModelPathVar, EstimatorPathVar, PartitionSlots, TemporalAddress, TemporalNamespace, TaskQueueVar,
 	ReportsDir, DataDir, MetricsAddr, OnlineAddr, MonitorConfig,
 	LogBatchSize, LogBatchDelay, LogQueueSize, LogWriters, LogWriteTimeout,
 	RequestTimeout, ShutdownTimeout, SpoolDir, SpoolMaxBytes, MaxConcurrent,

@@ -6,6 +6,7 @@
 package batchworker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,10 @@ type Options struct {
 
 // Worker is a started batch worker.
 type Worker struct {
-	Worker     worker.Worker
+	Worker worker.Worker
+	// Partitions polls the partition queue (workflows.PartitionTaskQueue) with
+	// at most Config.PartitionSlots activities at once.
+	Partitions worker.Worker
 	Activities *activities.Activities
 	mongo      *mongo.Client
 }
@@ -116,12 +120,28 @@ func Start(ctx context.Context, c client.Client, cfg batch.Config, o Options) (*
 			}
 		}
 	}
-	w.Worker = NewWorker(c, cfg.TaskQueue, w.Activities, o.Worker)
-	if err := w.Worker.Start(); err != nil {
+	queue := cmp.Or(cfg.TaskQueue, workflows.TaskQueue)
+	slots := cmp.Or(cfg.PartitionSlots, 1)
+	if slots < 1 {
 		w.close(ctx)
-		return nil, fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)
+		return nil, fmt.Errorf("PARTITION_SLOTS = %d: want >= 1", slots)
 	}
-	logger.Info("batch worker started", "task_queue", cfg.TaskQueue, "model_version", w.Activities.Model.Version,
+	po := o.Worker
+	po.MaxConcurrentActivityExecutionSize = slots
+	w.Partitions = worker.New(c, workflows.PartitionTaskQueue(queue), po)
+	w.Partitions.RegisterActivity(w.Activities)
+	if err := w.Partitions.Start(); err != nil {
+		w.close(ctx)
+		return nil, fmt.Errorf("start worker on %s: %w", workflows.PartitionTaskQueue(queue), err)
+	}
+	w.Worker = NewWorker(c, queue, w.Activities, o.Worker)
+	if err := w.Worker.Start(); err != nil {
+		w.Partitions.Stop()
+		w.close(ctx)
+		return nil, fmt.Errorf("start worker on %s: %w", queue, err)
+	}
+	logger.Info("batch worker started", "task_queue", queue, "partition_task_queue", workflows.PartitionTaskQueue(queue),
+		"partition_slots", slots, "model_version", w.Activities.Model.Version,
 		"reports_dir", w.Activities.ReportsDir, "data_dir", w.Activities.DataDir)
 	return w, nil
 }
@@ -148,6 +168,9 @@ func NewWorker(c client.Client, taskQueue string, a *activities.Activities, opts
 func (w *Worker) Stop(ctx context.Context) {
 	if w.Worker != nil {
 		w.Worker.Stop()
+	}
+	if w.Partitions != nil {
+		w.Partitions.Stop()
 	}
 	w.close(ctx)
 }
