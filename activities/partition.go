@@ -112,8 +112,8 @@ func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) 
 // cursor, ChunkRows rows at a time), labels each row with its segments, joins
 // their targets and stages the slice's profile (internal/profile: the segments'
 // sub-profiles, and with an Estimator the rows' predicted losses summed) as chunk
-// Index of stage batchapi.StageProfile: a retry
-// starts over and replaces it, so a partition is counted once. Memory: with per-
+// Index of stage batchapi.StageProfile: a retry starts over and replaces it, so a
+// partition is counted once. Memory: with per-
 // chunk target lookup (TargetLookup "in", or a target CSV) one chunk of rows;
 // with the default "scan" (one pass over the target collection, the fast way on
 // FerretDB) the slice's rows, bounded by the planned partition size.
