@@ -109,9 +109,11 @@ func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) 
 }
 
 // ProfilePartition streams the logged rows of one time slice of the window (a
-// cursor, ChunkRows rows at a time), joins their targets and stages the slice's
-// profile (internal/profile) as chunk Index of stage batchapi.StageProfile: a retry
-// starts over and replaces it, so a partition is counted once. Memory: with per-
+// cursor, ChunkRows rows at a time), labels each row with its segments, joins
+// their targets and stages the slice's profile (internal/profile: the segments'
+// sub-profiles, and with an Estimator the rows' predicted losses summed) as chunk
+// Index of stage batchapi.StageProfile: a retry starts over and replaces it, so a
+// partition is counted once. Memory: with per-
 // chunk target lookup (TargetLookup "in", or a target CSV) one chunk of rows;
 // with the default "scan" (one pass over the target collection, the fast way on
 // FerretDB) the slice's rows, bounded by the planned partition size.
@@ -123,6 +125,10 @@ func (a *Activities) ProfilePartition(ctx context.Context, in batchapi.Partition
 	}
 	if in.Run == "" || in.Index < 0 || !in.Window.End.After(in.Window.Start) {
 		return nil, badInput(nil, "ProfilePartition: run %q, index %d, window %s", in.Run, in.Index, in.Window)
+	}
+	segs, err := a.segmenters(&ds)
+	if err != nil {
+		return nil, err
 	}
 	res := &batchapi.PartitionResult{Index: in.Index, Worker: fmt.Sprintf("%s/%d", a.hostname(), os.Getpid())}
 	hb := startHeartbeat(ctx, "reading")
@@ -177,7 +183,7 @@ func (a *Activities) ProfilePartition(ctx context.Context, in batchapi.Partition
 				res.TargetsInDomain++
 			}
 		}
-		if err := p.Add(d, ds.Report); err != nil {
+		if err := p.AddLabeled(d, ds.Report, batch.TakeSegmentLabels(d, segs), a.Estimator); err != nil {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("profile partition %d of %s: %v", in.Index, ds.Name, err), batchapi.ErrComputeFailed, err)
 		}
 		return nil
@@ -193,7 +199,7 @@ func (a *Activities) ProfilePartition(ctx context.Context, in batchapi.Partition
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 	rows := a.chunkRows()
-	b := batch.NewChunkBuilder(&ds, nil, rows)
+	b := batch.NewChunkBuilder(&ds, segs, rows)
 	flush := func() error {
 		if b.Rows() == 0 {
 			return nil
@@ -270,7 +276,8 @@ func (a *Activities) ProfilePartition(ctx context.Context, in batchapi.Partition
 // (one profile in memory at a time besides the merged one), checks that each of
 // partitions 0..Partitions-1 is there exactly once, merges them and computes the
 // report from the merged profile against the staged reference (profile.Report),
-// then stages the report as ComputeMetrics does.
+// its segments (profile.Segments) and performance estimate, then stages the
+// report as ComputeMetrics does.
 func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) (*batchapi.ComputeResult, error) {
 	log := activity.GetLogger(ctx)
 	ds, err := dataset(in.Dataset)
@@ -279,6 +286,10 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	}
 	if in.Partitions < 1 {
 		return nil, badInput(nil, "MergeProfiles: partitions = %d, want >= 1", in.Partitions)
+	}
+	segs, err := a.segmenters(&ds)
+	if err != nil {
+		return nil, err
 	}
 	hb := startHeartbeat(ctx, "merging")
 	defer hb.stop()
@@ -315,6 +326,7 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	if err != nil {
 		return nil, stagingErr(err)
 	}
+	refLabels := batch.TakeSegmentLabels(ref, segs)
 	t1 := time.Now()
 	hb.progress("computing")
 	r, err := profile.Report(ctx, ref, merged, ds.Report, a.compute())
@@ -323,6 +335,21 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 			return nil, fmt.Errorf("compute report: %w", err)
 		}
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute report of %s from %d partitions: %v", ds.Name, in.Partitions, err), batchapi.ErrComputeFailed, err)
+	}
+	tSeg := time.Now()
+	if len(segs) > 0 && merged.Rows > 0 {
+		hb.progress("computing segments")
+		r.Segments, err = profile.Segments(ctx, ref, refLabels, merged, ds.Report, ds.MinSegmentRows, a.compute())
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("compute segments: %w", err)
+			}
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compute segments of %s from %d partitions: %v", ds.Name, in.Partitions, err), batchapi.ErrComputeFailed, err)
+		}
+	}
+	segMS := time.Since(tSeg).Milliseconds()
+	if r.PerformanceEstimate, err = merged.PerformanceEstimate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("estimate the performance of %s from %d partitions: %v", ds.Name, in.Partitions, err), batchapi.ErrComputeFailed, err)
 	}
 	r.Computation.Partitions = in.Partitions
 	r.Computation.MaxPartitionRows = in.Plan.MaxPartitionRows
@@ -333,6 +360,7 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 		return nil, err
 	}
 	log.Info("report computed from partition profiles", "partitions", in.Partitions, "current_rows", merged.Rows,
-		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS)
+		"dataset_drift", res.Summary.DatasetDrift, "load_ms", res.LoadMS, "compute_ms", res.ComputeMS,
+		"segmentations", len(r.Segments), "segments_ms", segMS)
 	return res, nil
 }

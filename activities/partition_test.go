@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 )
@@ -60,6 +62,11 @@ func TestPartitionActivities(t *testing.T) {
 	}
 
 	ref := mustRun[batchapi.ScoreReferenceResult](t, f.newEnv(), f.a.ScoreReference, batchapi.ScoreReferenceInput{Run: runKey, Dataset: "taxi"})
+	est, err2 := estimate.Load(filepath.Join(filepath.Dir(batchtest.ModelPath()), "duration_estimator.json"), testModel)
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	f.a.Estimator = est
 	parts := batchapi.PartitionWindows(day, 2)
 	rows, inDomain := 0, 0
 	for i, w := range parts {
@@ -88,9 +95,28 @@ func TestPartitionActivities(t *testing.T) {
 	wantBadInput(t, err, "ProfilePartition")
 
 	mres := mustRun[batchapi.ComputeResult](t, f.newEnv(), f.a.MergeProfiles, batchapi.MergeInput{Run: runKey, Dataset: "taxi", Partitions: 2, Reference: ref.Reference, Plan: *plan})
-	r, _, err := f.a.readReport(ctx, mres.Report)
+	r, rb, err := f.a.readReport(ctx, mres.Report)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The estimate of the merged profiles is the estimate of the window's rides,
+	// and every segmentation counts the window's rows (the fixture's 250 rides make
+	// small segments: the e2e test compares the metrics with the single pass).
+	checkEstimate(t, rb, est, f.rides, &mres.Summary)
+	if len(r.Segments) != 3 {
+		t.Fatalf("segments %v, want pickup_borough, dropoff_borough, pickup_hour_band", r.Segments)
+	}
+	for name, seg := range r.Segments {
+		n := 0
+		for v, s := range seg {
+			n += s.CurrentRows
+			if s.Verdict != report.VerdictTooSmall && (s.Regression == nil || s.Regression.Current == nil || s.Estimated == nil) {
+				t.Errorf("%s=%s: %+v", name, v, s)
+			}
+		}
+		if n != 250 {
+			t.Errorf("segments of %s count %d rows, want 250", name, n)
+		}
 	}
 	if r.CurrentRows != 250 || r.Computation == nil || r.Computation.Path != report.PathPartitioned || r.Computation.Partitions != 2 || r.Computation.EstimatedRows != 257 {
 		t.Fatalf("report rows %d, computation %+v", r.CurrentRows, r.Computation)
@@ -107,12 +133,18 @@ func TestPartitionActivities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(string(b), `"format_version":1`, `"format_version":0`, 1)
+	old := strings.Replace(string(b), `"format_version":2`, `"format_version":1`, 1)
 	if err := batch.NewStaging(f.a.DB).Put(ctx, runKey, batchapi.StageProfile, 2, 1, nil, []byte(old)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = run[batchapi.ComputeResult](t, f.newEnv(), f.a.MergeProfiles, batchapi.MergeInput{Run: runKey, Dataset: "taxi", Partitions: 3, Reference: ref.Reference, Plan: *plan})
-	wantStagingLost(t, err, "version 0")
+	wantStagingLost(t, err, "format \"modelmon-profile\" version 1, this build reads \"modelmon-profile\" version 2")
+	// A partition profiled by a worker without the estimator does not merge with
+	// estimated ones: the report would estimate part of the window.
+	f.a.Estimator = nil
+	mustRun[batchapi.PartitionResult](t, f.newEnv(), f.a.ProfilePartition, batchapi.PartitionInput{Run: runKey, Dataset: "taxi", Index: 2, Window: parts[1]})
+	_, err = run[batchapi.ComputeResult](t, f.newEnv(), f.a.MergeProfiles, batchapi.MergeInput{Run: runKey, Dataset: "taxi", Partitions: 3, Reference: ref.Reference, Plan: *plan})
+	wantStagingLost(t, err, "ESTIMATOR_PATH")
 }
 
 func TestPartitionWindowsCoverTheWindow(t *testing.T) {

@@ -122,8 +122,11 @@ func bands(m, s Metrics) Bands {
 // ReferenceBand is the band of the reference's realized metrics at window size n:
 // what a window drawn from the reference's population would show. An estimate
 // outside it says the model's performance has changed (the alert rule).
-func (e *Estimator) ReferenceBand(n int) Bands {
-	r := &e.Reference
+func (e *Estimator) ReferenceBand(n int) Bands { return e.Reference.Band(n) }
+
+// Band is the band of the reference's realized metrics at window size n
+// (Estimator.ReferenceBand).
+func (r *Reference) Band(n int) Bands {
 	return bands(Metrics{RMSE: r.RMSE, MAE: r.MAE, ME: r.ME}, r.Sigma(n))
 }
 
@@ -288,8 +291,13 @@ func (e *Estimator) Estimate(recs []Record) (Result, error) {
 	return res, nil
 }
 
-// losses holds the nannies' per-row predictions.
-type rowLoss struct{ abs, sq, signed []float64 }
+// rowLoss holds the nannies' per-row predictions and, per row, whether a zone is
+// unknown (Result.UnknownZoneRows) and whether the pair is unknown to the model
+// (Result.PUDOUnknownRows).
+type rowLoss struct {
+	abs, sq, signed          []float64
+	unknownZone, pudoUnknown []bool
+}
 
 // mean aggregates the rows (all of them when rows is nil) into the estimate.
 func (rl *rowLoss) mean(rows []int) Metrics {
@@ -327,7 +335,10 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 	}
 	res := Result{Rows: len(recs)}
 	abs, sq, signed := e.nanny(LossAbs).flat, e.nanny(LossSquared).flat, e.nanny(LossSigned).flat
-	rl := &rowLoss{abs: make([]float64, len(recs)), sq: make([]float64, len(recs)), signed: make([]float64, len(recs))}
+	rl := &rowLoss{
+		abs: make([]float64, len(recs)), sq: make([]float64, len(recs)), signed: make([]float64, len(recs)),
+		unknownZone: make([]bool, len(recs)), pudoUnknown: make([]bool, len(recs)),
+	}
 	// rows are independent: split large windows over the cores
 	workers := min(runtime.GOMAXPROCS(0), 1+len(recs)/8192)
 	counts := make([]Result, workers)
@@ -351,9 +362,11 @@ func (e *Estimator) rowLosses(recs []Record) (*rowLoss, Result, error) {
 				}
 				if !zonesKnown {
 					c.UnknownZoneRows++
+					rl.unknownZone[i] = true
 				}
 				if raw[featPUDOKnown][i] == 0 {
 					c.PUDOUnknownRows++
+					rl.pudoUnknown[i] = true
 				}
 			}
 			abs.predictRows(bins, numFeatures, rl.abs[lo:hi])

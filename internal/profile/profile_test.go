@@ -17,6 +17,8 @@ import (
 var (
 	monthsOnce sync.Once
 	months     map[string]*report.Dataset
+	monthSrc   map[string]report.SegmentSource
+	testModel  *model.Model
 	monthsErr  error
 )
 
@@ -28,14 +30,15 @@ func taxiMonths(t testing.TB) map[string]*report.Dataset {
 			monthsErr = err
 			return
 		}
-		months = map[string]*report.Dataset{}
+		testModel = m
+		months, monthSrc = map[string]*report.Dataset{}, map[string]report.SegmentSource{}
 		for _, name := range []string{"2021-01", "2022-01"} {
 			trips, err := taxi.ReadFile(context.Background(), filepath.Join("..", "..", "data", "green_tripdata_"+name+".parquet"))
 			if err != nil {
 				monthsErr = err
 				return
 			}
-			months[name] = report.TaxiDataset(trips, m)
+			months[name], monthSrc[name] = report.TaxiDataset(trips, m), report.TaxiSegmentSource(trips)
 		}
 	})
 	if monthsErr != nil {
@@ -283,11 +286,13 @@ func TestUnmarshalRefusesOtherVersions(t *testing.T) {
 	if _, err := Unmarshal(b); err != nil {
 		t.Fatalf("empty profile: %v", err)
 	}
-	old := strings.Replace(string(b), `"format_version":1`, `"format_version":0`, 1)
-	if _, err := Unmarshal([]byte(old)); !errors.Is(err, ErrVersion) {
-		t.Fatalf("older version: err = %v, want ErrVersion", err)
+	// Version 1 had no segments nor estimate: its profiles are refused, not
+	// merged as if no row had a segment.
+	old := strings.Replace(string(b), `"format_version":2`, `"format_version":1`, 1)
+	if _, err := Unmarshal([]byte(old)); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "version 1, this build reads") {
+		t.Fatalf("older version: err = %v, want ErrVersion naming version 1", err)
 	}
-	newer := strings.Replace(string(b), `"format_version":1`, `"format_version":2`, 1)
+	newer := strings.Replace(string(b), `"format_version":2`, `"format_version":3`, 1)
 	if _, err := Unmarshal([]byte(newer)); !errors.Is(err, ErrVersion) {
 		t.Fatalf("newer version: err = %v, want ErrVersion", err)
 	}

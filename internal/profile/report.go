@@ -79,7 +79,9 @@ func Bounds() map[string]string {
 		"categorical": "exact: counts, chi-square, Jensen-Shannon, PSI and every categorical test equal the single-pass values",
 		"regression":  "me, mae, rmse, mape, r2, error_std, max_abs_error exact up to rounding (1e-9 relative); error quantiles and the under/over groups from the error sketch (0.5% relative); error_bias not computed",
 		"numerical":   "count, missing, mean, std, min, max exact up to rounding; while a column has <= 512 distinct values every statistic is exact, beyond that quantiles within 0.5% relative, K-S, Wasserstein and the other drift tests computed on the sketch's bucket representatives",
-		"segments":    "not computed on the partitioned path",
+
+		"segments":             "per segment, from the segment's profile against the reference segment's rows, with the bounds above: rows, the too-small rule and regression exact, drift on the segment's sketches; estimated metrics from summed per-row losses (1e-9 relative)",
+		"performance_estimate": "rows, mae, rmse, me and their bands from summed per-row predicted losses: the single pass's values up to the order of summation (1e-9 relative)",
 	}
 }
 
@@ -92,6 +94,20 @@ func Bounds() map[string]string {
 func Report(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config,
 	compute func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error),
 ) (*report.Report, error) {
+	r, err := compare(ctx, ref, cur, cfg, compute)
+	if err != nil {
+		return nil, err
+	}
+	r.Computation = &report.Computation{Path: report.PathPartitioned, SketchAlpha: metrics.DefaultAlpha, Bounds: Bounds()}
+	return r, nil
+}
+
+// ComputeFunc computes the report of two datasets (nil: report.Compute).
+type ComputeFunc func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error)
+
+// compare is the report of the profile cur against the reference rows ref
+// (Report without its computation block; also a segment's report, Segments).
+func compare(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config, compute ComputeFunc) (*report.Report, error) {
 	if compute == nil {
 		compute = report.Compute
 	}
@@ -120,6 +136,5 @@ func Report(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.C
 		}
 		r.Regression.Current = &reg
 	}
-	r.Computation = &report.Computation{Path: report.PathPartitioned, SketchAlpha: metrics.DefaultAlpha, Bounds: Bounds()}
 	return r, nil
 }

@@ -35,15 +35,22 @@ type PerformanceEstimate struct {
 // a trip_distance and a prediction; a missing or non-numeric zone id is passed as 0
 // (an unknown zone, counted by the estimator). skipped counts the other rows.
 func EstimateRecords(d *Dataset) (recs []estimate.Record, skipped int, err error) {
+	recs, _, skipped, err = EstimateRecordRows(d)
+	return recs, skipped, err
+}
+
+// EstimateRecordRows is EstimateRecords with, for each record, the index of its row
+// in d.
+func EstimateRecordRows(d *Dataset) (recs []estimate.Record, rows []int, skipped int, err error) {
 	pu, do := d.Categorical[EstimatePUColumn], d.Categorical[EstimateDOColumn]
 	dist := d.Numerical[EstimateDistanceColumn]
 	if pu == nil || do == nil || dist == nil {
-		return nil, 0, fmt.Errorf("estimate: the data needs the columns %s, %s and %s", EstimatePUColumn, EstimateDOColumn, EstimateDistanceColumn)
+		return nil, nil, 0, fmt.Errorf("estimate: the data needs the columns %s, %s and %s", EstimatePUColumn, EstimateDOColumn, EstimateDistanceColumn)
 	}
 	if d.Prediction == nil {
-		return nil, d.Rows, nil
+		return nil, nil, d.Rows, nil
 	}
-	recs = make([]estimate.Record, 0, d.Rows)
+	recs, rows = make([]estimate.Record, 0, d.Rows), make([]int, 0, d.Rows)
 	for i := 0; i < d.Rows; i++ {
 		x, p := dist.Values[i], d.Prediction[i]
 		if (dist.Valid != nil && !dist.Valid[i]) || !finite(x) || !finite(p) {
@@ -53,8 +60,9 @@ func EstimateRecords(d *Dataset) (recs []estimate.Record, skipped int, err error
 		recs = append(recs, estimate.Record{
 			PULocationID: zoneID(pu, i), DOLocationID: zoneID(do, i), TripDistance: x, Prediction: p,
 		})
+		rows = append(rows, i)
 	}
-	return recs, skipped, nil
+	return recs, rows, skipped, nil
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -174,7 +174,7 @@ func ComputeSegmentsLabeled(ctx context.Context, ref, cur *Dataset, refLabels, c
 		if len(refLab) != ref.Rows || len(curLab) != cur.Rows {
 			return nil, fmt.Errorf("segments: %q: %d / %d labels for %d / %d rows", name, len(refLab), len(curLab), ref.Rows, cur.Rows)
 		}
-		refRows, curRows := groupRows(refLab), groupRows(curLab)
+		refRows, curRows := GroupRows(refLab), GroupRows(curLab)
 		res := Segmentation{}
 		for _, v := range segmentValues(refRows, curRows) {
 			if err := ctx.Err(); err != nil {
@@ -187,22 +187,12 @@ func ComputeSegmentsLabeled(ctx context.Context, ref, cur *Dataset, refLabels, c
 				s.Verdict, s.MinRows = VerdictTooSmall, opts.MinRows
 				continue
 			}
-			subCur := subsetRows(cur, cr)
-			rep, err := Compute(ctx, subsetRows(ref, rr), subCur, cfg)
+			subCur := SubsetRows(cur, cr)
+			rep, err := Compute(ctx, SubsetRows(ref, rr), subCur, cfg)
 			if err != nil {
 				return nil, fmt.Errorf("segment %s=%s: %w", name, v, err)
 			}
-			s.DataDrift = &rep.DataDrift
-			s.Verdict = VerdictNoDrift
-			if rep.DataDrift.DatasetDrift {
-				s.Verdict = VerdictDrift
-			}
-			if rep.Regression.Reference != nil || rep.Regression.Current != nil {
-				s.Regression = &SegmentRegressionPair{
-					Reference: segmentRegression(rep.Regression.Reference),
-					Current:   segmentRegression(rep.Regression.Current),
-				}
-			}
+			s.SetFrom(rep)
 			if opts.Estimate != nil {
 				if s.Estimated, err = opts.Estimate(ctx, subCur); err != nil {
 					return nil, fmt.Errorf("segment %s=%s: estimate: %w", name, v, err)
@@ -214,7 +204,24 @@ func ComputeSegmentsLabeled(ctx context.Context, ref, cur *Dataset, refLabels, c
 	return out, nil
 }
 
-func groupRows(labels []string) map[string][]int {
+// SetFrom sets the segment's verdict, drift and regression from the report of its
+// two subsets (current segment against reference segment).
+func (s *Segment) SetFrom(rep *Report) {
+	s.DataDrift = &rep.DataDrift
+	s.Verdict = VerdictNoDrift
+	if rep.DataDrift.DatasetDrift {
+		s.Verdict = VerdictDrift
+	}
+	if rep.Regression.Reference != nil || rep.Regression.Current != nil {
+		s.Regression = &SegmentRegressionPair{
+			Reference: segmentRegression(rep.Regression.Reference),
+			Current:   segmentRegression(rep.Regression.Current),
+		}
+	}
+}
+
+// GroupRows groups row indices (increasing) by label.
+func GroupRows(labels []string) map[string][]int {
 	g := map[string][]int{}
 	for i, l := range labels {
 		g[l] = append(g[l], i)
@@ -259,8 +266,8 @@ func SortSegmentValues(vs []string) {
 	})
 }
 
-// subsetRows is the Dataset of d's rows (indices in increasing order).
-func subsetRows(d *Dataset, rows []int) *Dataset {
+// SubsetRows is the Dataset of d's rows (indices in increasing order).
+func SubsetRows(d *Dataset, rows []int) *Dataset {
 	s := &Dataset{
 		Rows:        len(rows),
 		Numerical:   make(map[string]*NumColumn, len(d.Numerical)),

@@ -32,6 +32,7 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/starter/batchsched"
@@ -67,10 +68,11 @@ type env struct {
 	model      *model.Model
 	dataDir    string
 	reportsDir string
+	estimator  *estimate.Estimator // the workers' ESTIMATOR_PATH; nil: none
 }
 
 func (e *env) activities(chunkRows int) *activities.Activities {
-	return &activities.Activities{DB: e.db, Model: e.model, ReportsDir: e.reportsDir, DataDir: e.dataDir, ChunkRows: chunkRows}
+	return &activities.Activities{DB: e.db, Model: e.model, Estimator: e.estimator, ReportsDir: e.reportsDir, DataDir: e.dataDir, ChunkRows: chunkRows}
 }
 
 // startWorker runs a worker of the batch in-process on taskQueue, as a dev stack would.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/internal/batch/batchapi"
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
+	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/mongodb"
 	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/workflows"
@@ -25,12 +27,18 @@ import (
 // (forced into 7 partitions by partition_rows = 1000 against 6,300 logged rows; the
 // window is 36 h with rows in its first 24 h, so the last partitions are empty),
 // then through the single-pass path, on embedded Temporal + FerretDB, and compares
-// the two reports: categorical drift, regression ME/MAE/RMSE/R2, counts.
+// the two reports: categorical drift, regression ME/MAE/RMSE/R2, counts, the
+// performance estimate and the segments (rows, verdict rule, regression, drift).
 func TestPartitionedMatchesSinglePass(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
 	e := setup(t)
+	est, err := estimate.Load(filepath.Join(filepath.Dir(batchtest.ModelPath()), "duration_estimator.json"), e.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.estimator = est
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	w := e.startWorker(t, workflows.TaskQueue, 500)
@@ -131,8 +139,96 @@ func TestPartitionedMatchesSinglePass(t *testing.T) {
 			t.Errorf("quality %s: %d/%d vs %d/%d", name, p.Count, p.Missing, s.Count, s.Missing)
 		}
 	}
+	checkPartitionedEstimate(t, prep.PerformanceEstimate, srep.PerformanceEstimate)
+	checkPartitionedSegments(t, prep.Segments, srep.Segments)
 	n, err := batchtest.Count(ctx, e.db.Collection(mongodb.CollectionStaging), bson.D{{Key: "stage", Value: batchapi.StageProfile}})
 	if err != nil || n != 0 {
 		t.Errorf("%d profiles left in staging (%v)", n, err)
+	}
+}
+
+func near(g, w, rel float64) bool {
+	if math.IsNaN(w) {
+		return math.IsNaN(g)
+	}
+	return math.Abs(g-w) <= rel*math.Abs(w)
+}
+
+// checkPartitionedEstimate: the estimate from the partitions' loss sums equals the
+// single pass's (1e-9 relative; the counts and the reference band exactly).
+func checkPartitionedEstimate(t *testing.T, g, w *report.PerformanceEstimate) {
+	t.Helper()
+	if g == nil || w == nil {
+		t.Fatalf("performance_estimate: partitioned %v, single pass %v", g, w)
+	}
+	if g.Rows != w.Rows || g.SkippedRows != w.SkippedRows || g.UnknownZoneRows != w.UnknownZoneRows || g.PUDOUnknownRows != w.PUDOUnknownRows ||
+		g.EstimatorVersion != w.EstimatorVersion || g.Sigma != w.Sigma || g.ReferenceBand != w.ReferenceBand {
+		t.Errorf("performance_estimate %+v, single pass %+v", *g, *w)
+	}
+	for _, c := range [][3]any{{"rmse", g.RMSE, w.RMSE}, {"mae", g.MAE, w.MAE}, {"me", g.ME, w.ME}, {"band.rmse.lower", g.Band.RMSE.Lower, w.Band.RMSE.Lower}, {"band.me.upper", g.Band.ME.Upper, w.Band.ME.Upper}} {
+		if !near(c[1].(float64), c[2].(float64), 1e-9) {
+			t.Errorf("estimated %s = %.17g, single pass %.17g", c[0], c[1], c[2])
+		}
+	}
+	t.Logf("estimate over %d rows: rmse %.6f mae %.6f me %.6f (single pass %.6f %.6f %.6f)", g.Rows, g.RMSE, g.MAE, g.ME, w.RMSE, w.MAE, w.ME)
+}
+
+// checkPartitionedSegments: every segment of the single pass is in the partitioned
+// report with the same rows and too-small rule, its current regression rows, ME,
+// MAE, RMSE, R2 equal (1e-9 relative), the reference side equal, categorical drift
+// exact and numerical drift within the sketch bounds; the partitioned segments also
+// carry their estimate (every window row has the estimator's inputs).
+func checkPartitionedSegments(t *testing.T, got, want map[string]report.Segmentation) {
+	t.Helper()
+	if len(want) != 3 || len(got) != len(want) {
+		t.Fatalf("segmentations: partitioned %d, single pass %d", len(got), len(want))
+	}
+	compared := 0
+	for name, wseg := range want {
+		gseg := got[name]
+		if len(gseg) != len(wseg) {
+			t.Errorf("%s: %d segments, single pass %d", name, len(gseg), len(wseg))
+		}
+		for v, w := range wseg {
+			g := gseg[v]
+			if g == nil || g.ReferenceRows != w.ReferenceRows || g.CurrentRows != w.CurrentRows || g.MinRows != w.MinRows ||
+				(g.Verdict == report.VerdictTooSmall) != (w.Verdict == report.VerdictTooSmall) {
+				t.Errorf("%s=%s: %+v, single pass %+v", name, v, g, w)
+				continue
+			}
+			if w.Verdict == report.VerdictTooSmall {
+				continue
+			}
+			compared++
+			gr, wr := g.Regression.Current, w.Regression.Current
+			if gr == nil || wr == nil || gr.Rows != wr.Rows {
+				t.Errorf("%s=%s: regression current %+v, single pass %+v", name, v, gr, wr)
+				continue
+			}
+			for _, c := range [][3]any{{"me", gr.ME, wr.ME}, {"mae", gr.MAE, wr.MAE}, {"rmse", gr.RMSE, wr.RMSE}, {"r2", gr.R2, wr.R2}} {
+				if !near(c[1].(float64), c[2].(float64), 1e-9) {
+					t.Errorf("%s=%s: %s = %.17g, single pass %.17g", name, v, c[0], c[1], c[2])
+				}
+			}
+			if gref, wref := g.Regression.Reference, w.Regression.Reference; gref.Rows != wref.Rows || !near(gref.RMSE, wref.RMSE, 1e-12) {
+				t.Errorf("%s=%s: regression reference %+v, single pass %+v", name, v, gref, wref)
+			}
+			for col, wc := range w.DataDrift.Columns {
+				gc := g.DataDrift.Columns[col]
+				d := math.Abs(gc.Statistic - wc.Statistic)
+				if gc.StatTest != wc.StatTest || (wc.Type == "categorical" && d > 1e-12) || (wc.Type == "numerical" && d > 0.01*math.Abs(wc.Statistic)+0.005) {
+					t.Errorf("%s=%s %s: %s %v, single pass %s %v", name, v, col, gc.StatTest, gc.Statistic, wc.StatTest, wc.Statistic)
+				}
+			}
+			var pe report.PerformanceEstimate
+			b, _ := json.Marshal(g.Estimated)
+			if err := json.Unmarshal(b, &pe); err != nil || pe.Rows != g.CurrentRows || !(pe.RMSE > 0) {
+				t.Errorf("%s=%s: estimated %s (%v), want %d rows", name, v, b, err, g.CurrentRows)
+			}
+			t.Logf("%s=%s: %d rows, rmse %.4f (single pass %.4f), estimated %.4f, verdict %s (single pass %s)", name, v, gr.Rows, gr.RMSE, wr.RMSE, pe.RMSE, g.Verdict, w.Verdict)
+		}
+	}
+	if compared < 5 {
+		t.Errorf("only %d segments above the minimum rows: the test compares too little", compared)
 	}
 }
