@@ -149,6 +149,20 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows in
 	return s.res, true, s.insert(ctx, &cm.Report, &html, "")
 }
 
+// CheckSettings checks the input's settings as the workflow does (partition_rows,
+// partition_fan_out, partition_block, allowed_lateness), for clients that store
+// an input to start later (schedules): the error says what to fix.
+func (in Input) CheckSettings() error {
+	err := checkPartitionInput(in)
+	if err == nil {
+		_, err = parseLateness(in.AllowedLateness)
+	}
+	if ae := (*temporal.ApplicationError)(nil); errors.As(err, &ae) && ae.Unwrap() != nil {
+		return ae.Unwrap() // the message alone, without the workflow's error type
+	}
+	return err
+}
+
 // checkPartitionInput refuses partition settings out of range (non-retryable bad
 // input). execute calls it before claiming a window, so a bad setting never
 // consumes a ledger window.
