@@ -172,8 +172,9 @@ func TestWorkflowTenThousandPartitionsInBlocks(t *testing.T) {
 }
 
 // TestWorkflowBlockFailsPermanently: a partition that fails for good in block 4
-// fails the run with its reason; no block starts after it, the others are
-// cancelled, nothing is merged and the window is recorded skipped.
+// fails the run with its reason; no block starts after it, block 5 (running beside
+// it) is cancelled and finishes its running partition first, nothing is merged and
+// the window is recorded skipped.
 func TestWorkflowBlockFailsPermanently(t *testing.T) {
 	env := newEnv(t)
 	var p partitionMocks
@@ -198,6 +199,14 @@ func TestWorkflowBlockFailsPermanently(t *testing.T) {
 	}
 	if p.indexes[42] != 1 {
 		t.Errorf("the failed partition ran %d times (non-retryable: want 1)", p.indexes[42])
+	}
+	// The cancelled block awaited its running partition before the run recorded
+	// its failure (and cleaned the staging).
+	if p.runningAtInsert != 0 {
+		t.Errorf("%d partitions still ran when the failure was recorded", p.runningAtInsert)
+	}
+	if p.indexes[50] != 1 {
+		t.Errorf("block 5, running beside block 4, ran partition 50 %d times; want 1", p.indexes[50])
 	}
 	for i := 60; i < 100; i++ { // blocks 6..9 never start: at most 2 blocks after block 4 (fan-out 2: 2 in flight)
 		if p.indexes[i] != 0 {

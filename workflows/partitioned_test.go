@@ -38,6 +38,8 @@ type partitionMocks struct {
 	// ones; maxWF is the most workflows that had partitions running at once.
 	byWF, active map[string]int
 	maxWF        int
+	// runningAtInsert is how many partitions still ran when InsertResults began.
+	runningAtInsert int
 	merged       *batchapi.MergeInput
 	inserted     *batchapi.InsertResultsInput
 }
@@ -105,6 +107,7 @@ func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnviro
 		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 			p.mu.Lock()
 			p.inserted = &in
+			p.runningAtInsert = p.running
 			p.mu.Unlock()
 			return &batchapi.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
 		})
