@@ -40,8 +40,8 @@ type partitionMocks struct {
 	maxWF        int
 	// runningAtInsert is how many partitions still ran when InsertResults began.
 	runningAtInsert int
-	merged       *batchapi.MergeInput
-	inserted     *batchapi.InsertResultsInput
+	merged          *batchapi.MergeInput
+	inserted        *batchapi.InsertResultsInput
 }
 
 func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int, fail func(int) bool) {
