@@ -55,8 +55,9 @@ func collectionCount(ctx context.Context, coll *mongo.Collection) (int64, error)
 // PlanPartitions resolves the run's window (as FetchPredictions does) and sizes its
 // partitions from a cheap estimate: the log collection's document count from its
 // metadata (collectionCount; no document is read), an upper bound of the window's
-// rows. Partitions = ceil(estimate / MaxPartitionRows), at most
-// batchapi.MaxPartitions, equal time slices of the window. (A count of the window
+// rows. Partitions = ceil(estimate / MaxPartitionRows) equal time slices of the
+// window; more than batchapi.MaxPartitions (after counting the window itself) is
+// bad input, never larger partitions than asked for. (A count of the window
 // itself would be exact but reads every document on FerretDB; on MongoDB with the
 // received_at index a countDocuments of the window is the better estimate.)
 func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
@@ -88,8 +89,10 @@ func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) 
 	if err != nil {
 		return nil, err
 	}
-	if in.CountWindow && n > int64(in.MaxPartitionRows) {
-		// The collection holds more than a partition: count the window itself.
+	perPart := int64(in.MaxPartitionRows)
+	if (in.CountWindow && n > perPart) || (n+perPart-1)/perPart > batchapi.MaxPartitions {
+		// The collection holds more than a partition (or more rows than
+		// MaxPartitions partitions hold): count the window itself.
 		// MongoDB counts index keys (batch_stored_at, batch_received_at); FerretDB
 		// reads every document (one pass of the log, as the single pass's fetch).
 		filter := batch.StoredFilter(w)
@@ -102,8 +105,12 @@ func (a *Activities) PlanPartitions(ctx context.Context, in batchapi.PlanInput) 
 		res.EstimateMethod = EstimateMethodCount
 	}
 	res.EstimatedRows = n
-	p := (n + int64(in.MaxPartitionRows) - 1) / int64(in.MaxPartitionRows)
-	res.Partitions = int(min(max(p, 1), batchapi.MaxPartitions))
+	p := (n + perPart - 1) / perPart
+	if p > batchapi.MaxPartitions {
+		return nil, badInput(nil, "PlanPartitions: the window %s holds %d rows: %d partitions of partition_rows %d, more than batchapi.MaxPartitions (%d); set partition_rows to at least %d",
+			w, n, p, perPart, batchapi.MaxPartitions, (n+batchapi.MaxPartitions-1)/batchapi.MaxPartitions)
+	}
+	res.Partitions = int(max(p, 1))
 	activity.GetLogger(ctx).Info("partitions planned", "window", w.String(), "estimated_rows", n, "partitions", res.Partitions)
 	return res, nil
 }

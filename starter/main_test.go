@@ -92,6 +92,10 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"run", "--dataset", "../x"}, "dataset"},
 		{[]string{"schedule"}, "schedule: missing subcommand"},
 		{[]string{"schedule", "create", "--every", "1h", "--cron", "0 * * * *"}, "give --every or --cron, not both"},
+		{[]string{"schedule", "create", "--partition-block", "-1"}, "partition_block = -1"},
+		{[]string{"schedule", "create", "--partition-rows", "-2"}, "partition_rows = -2"},
+		{[]string{"schedule", "update", "--partition-fan-out", "1001"}, "partition_fan_out = 1001"},
+		{[]string{"schedule", "update", "--allowed-lateness", "-1s"}, "allowed_lateness \"-1s\""},
 	} {
 		_, _, err := runCLI(t, nil, c.args...)
 		if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {

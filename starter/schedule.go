@@ -14,20 +14,23 @@ import (
 
 	"github.com/modelmon/modelmon/internal/batch"
 	"github.com/modelmon/modelmon/starter/batchsched"
+	"github.com/modelmon/modelmon/workflows"
 )
 
 func init() {
 	register("schedule", "manage a dataset's batch-monitoring schedule: create|update|describe|list|trigger|pause|unpause|delete", runSchedule)
 }
 
-const scheduleUsage = `schedule create   [--dataset taxi] [--every 1h | --cron "0 * * * *"] [--catchup-window 1h] [--reference FILE] [--targets FILE] [--paused]
-       starter schedule update   [--dataset taxi] [--every D | --cron EXPR] [--catchup-window D] [--run-timeout D] [--reference FILE] [--targets FILE]
+const scheduleUsage = `schedule create   [--dataset taxi] [--every 1h | --cron "0 * * * *"] [--catchup-window 1h] [--reference FILE] [--targets FILE] [RUN SETTINGS] [--paused]
+       starter schedule update   [--dataset taxi] [--every D | --cron EXPR] [--catchup-window D] [--run-timeout D] [--reference FILE] [--targets FILE] [RUN SETTINGS]
        starter schedule describe [--dataset taxi] [--json]
        starter schedule list
        starter schedule trigger  [--dataset taxi] [--overlap buffer_one]
        starter schedule pause    [--dataset taxi] [--note TEXT]
        starter schedule unpause  [--dataset taxi] [--note TEXT]
-       starter schedule delete   [--dataset taxi]`
+       starter schedule delete   [--dataset taxi]
+RUN SETTINGS (passed to every run; update changes only those given):
+       [--partition-rows N] [--partition-fan-out N] [--partition-block N] [--allowed-lateness D]`
 
 // scheduleOpts are the flags of the schedule subcommands.
 type scheduleOpts struct {
@@ -58,6 +61,10 @@ func runSchedule(ctx context.Context, cl *cli, args []string) error {
 	fs.DurationVar(&o.spec.RunTimeout, "run-timeout", batchsched.DefaultRunTimeout, "run timeout of a scheduled run (a stuck run must not block the schedule)")
 	fs.StringVar(&o.spec.Reference, "reference", "", "reference file of the runs, relative to the worker's DATA_DIR (empty: the dataset's default)")
 	fs.StringVar(&o.spec.Targets, "targets", "", "target CSV of the runs (empty: the target collection, the usual choice for schedules)")
+	fs.IntVar(&o.spec.PartitionRows, "partition-rows", 0, "rows of a partition: windows above it are profiled in time slices on all workers, smaller ones take the exact single pass; 0: the workflow's default, 250000; -1: always the single pass")
+	fs.IntVar(&o.spec.PartitionFanOut, "partition-fan-out", 0, fmt.Sprintf("partitions running at once (0: the workflow's default, %d; at most %d)", workflows.DefaultPartitionFanOut, workflows.MaxPartitionFanOut))
+	fs.IntVar(&o.spec.PartitionBlock, "partition-block", 0, fmt.Sprintf("partitions per workflow: more run in child workflows of this many (0: the workflow's default, %d; at most %d)", workflows.DefaultPartitionBlock, workflows.MaxPartitionBlock))
+	lateness := fs.Duration("allowed-lateness", 0, fmt.Sprintf("how long after a window's end it is fetched (not given: the workflow's default, %s; at most %s)", workflows.DefaultAllowedLateness, workflows.MaxAllowedLateness))
 	fs.BoolVar(&o.spec.Paused, "paused", false, "create: create the schedule paused")
 	fs.StringVar(&o.spec.Note, "note", "", "note recorded with create, pause or unpause")
 	fs.StringVar(&o.overlap, "overlap", "buffer_one", "trigger: overlap policy of the triggered run: skip, buffer_one, buffer_all, cancel_other, terminate_other, allow_all")
@@ -71,6 +78,15 @@ func runSchedule(ctx context.Context, cl *cli, args []string) error {
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	o.spec.TaskQueue = cfg.TaskQueue
+	if o.set["allowed-lateness"] {
+		o.spec.AllowedLateness = lateness.String()
+	}
+	if sub == "create" || sub == "update" {
+		// Refuse settings every run would fail on before dialling Temporal.
+		if err := o.spec.Input().CheckSettings(); err != nil {
+			return err
+		}
+	}
 	if err := batch.ValidateDatasetName(o.spec.Dataset); err != nil {
 		return err
 	}
@@ -119,6 +135,18 @@ func scheduleCommand(ctx context.Context, c client.Client, sub string, o *schedu
 		}
 		if o.set["targets"] {
 			ch.Targets = &o.spec.Targets
+		}
+		if o.set["partition-rows"] {
+			ch.PartitionRows = &o.spec.PartitionRows
+		}
+		if o.set["partition-fan-out"] {
+			ch.PartitionFanOut = &o.spec.PartitionFanOut
+		}
+		if o.set["partition-block"] {
+			ch.PartitionBlock = &o.spec.PartitionBlock
+		}
+		if o.set["allowed-lateness"] {
+			ch.AllowedLateness = &o.spec.AllowedLateness
 		}
 		if err := batchsched.Update(ctx, c, ds, ch); err != nil {
 			return err
@@ -200,7 +228,9 @@ func printScheduleView(out io.Writer, v *batchsched.View) {
 		fmt.Fprintf(out, "note=%s\n", v.Note)
 	}
 	fmt.Fprintf(out, "intervals=%s calendars=%d\noverlap=%s catchup_window=%s\n", strings.Join(v.Intervals, ","), v.Calendars, v.Overlap, v.CatchupWindow)
-	fmt.Fprintf(out, "input: dataset=%s reference=%q targets=%q\n", v.Input.Dataset, v.Input.Reference, v.Input.Targets)
+	in := v.Input
+	fmt.Fprintf(out, "input: dataset=%s reference=%q targets=%q partition_rows=%d partition_fan_out=%d partition_block=%d allowed_lateness=%q\n",
+		in.Dataset, in.Reference, in.Targets, in.PartitionRows, in.PartitionFanOut, in.PartitionBlock, in.AllowedLateness)
 	fmt.Fprintf(out, "actions=%d skipped_overlap=%d missed_catchup_window=%d\n", v.Actions, v.SkippedOver, v.MissedCatchup)
 	for i, t := range v.NextRuns {
 		if i == 3 {

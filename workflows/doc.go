@@ -129,10 +129,18 @@
 //	PlanPartitions -> (ScoreReference || ProfilePartition x P, at most partition_fan_out at once)
 //	-> MergeProfiles -> SaveHTMLReport -> InsertResults
 //
+// with P above partition_block (1,000 by default) the partitions run in child
+// workflows, one per block (below):
+//
+//	... -> (ScoreReference || ProfileBlock x ceil(P / block), at most 4 at once,
+//	        each ProfilePartition x block) -> MergeProfiles -> ...
+//
 // The steps:
 //   - PlanPartitions resolves the window as FetchPredictions does and sizes P =
-//     ceil(estimate / partition_rows) (at most batchapi.MaxPartitions) equal time
-//     slices of received_at. The estimate is the log collection's document count
+//     ceil(estimate / partition_rows) equal time slices of received_at (at most
+//     batchapi.MaxPartitions, 100,000: a window that needs more is counted
+//     exactly, and if it still needs more the plan fails as bad input saying
+//     which partition_rows would do; partitions never grow past partition_rows). The estimate is the log collection's document count
 //     from $collStats: metadata, no document read, an upper bound of the window's
 //     rows (a countDocuments of the window reads every document on FerretDB; on
 //     MongoDB with the received_at index it would be exact and cheap). With the
@@ -161,11 +169,49 @@
 //     regression and the estimate exact to rounding); error bias is not computed
 //     on this path.
 //
-// History: each partition costs 3 activity events plus at most 3 workflow-task
-// events, about 1 KB of payloads; Temporal fails a workflow at 50,000 events or
-// 50 MB (and warns at 10,240 events), so P is capped at 4,000 (~24,000 events) and
-// a larger window gets larger partitions. 10,000 partitions would need child
-// workflows per block of ~1,000 partitions (not implemented).
+// History, and where its limit is: Temporal fails a workflow execution at 51,200
+// history events or 50 MB (and warns at 10,240 events or 10 MB; the server's
+// limit.historyCount.* and limit.historySize.*), and refuses more than 2,000
+// pending activities or child workflows per execution. A partition costs the
+// workflow that runs it at most 6 events (its activity scheduled, started and
+// completed, plus a workflow task of 3 events for its completion when no other
+// completion shares one) and about 1 KB of payloads (input, result). So one
+// workflow can run about 8,500 partitions before it fails and 1,700 before the
+// warning. A plan of at most partition_block partitions (default
+// DefaultPartitionBlock, 1,000: ~6,000 events) runs them in the workflow itself,
+// as before. A larger plan runs them in child workflows (ProfileBlock, blocks.go),
+// one per block of partition_block partitions, at most MaxBlocksInFlight (4) at
+// once, with the partition_fan_out split among them (so at most partition_fan_out
+// partitions run at once in all). A child costs its parent at most 9 events
+// (initiated, started, completed, up to two workflow tasks) and a few hundred
+// bytes: the child returns the sums of its partitions' results (rows, targets,
+// profile bytes, rows per model version, partitions per worker), never a list.
+// Measured on embedded Temporal (e2e TestPartitionBlocksMatchInParent): a child
+// of 3 partitions run one at a time has 23 events (5 + 6 a partition), of 1
+// partition 11; the parent of 3 children 69 events where the same run with its 7
+// partitions in the parent has 85. 10,000 partitions (e2e
+// TestTenThousandPartitionsHistory, fan-out 16): parent 120 events, each child
+// 4,637-4,736 events (4.7 a partition: completions share workflow tasks) and
+// ~380 KB of payloads. At the cap, 100,000 partitions are 100 children of 1,000:
+// ≤ ~950 events in the parent, ≤ ~6,000 in each child.
+// partition_block (1..MaxPartitionBlock, 5,000: ~30,000 events a child, under
+// the limit) is a tuning knob that changes the history's shape, never the report;
+// a plan of more than MaxBlocks (1,000) blocks of it gets larger blocks (≤ 9,000
+// events in the parent).
+//
+// Children: ids "<workflow id>/block-<i>" (BlockWorkflowID: a re-run of the
+// window starts the same ids again, WorkflowIDReusePolicy ALLOW_DUPLICATE), on the
+// parent's task queue, ParentClosePolicy TERMINATE (a parent that is terminated
+// or times out takes its children with it: their profiles are staged under the
+// parent's run key and nothing would merge them; the staging TTL removes them). A
+// partition that fails for good fails its child, which fails the run with the
+// block, the partition and the reason ("block 4 (partitions 40..49): child
+// workflow execution error (...): partition 42 (...): ... bad data"), recorded as
+// the window's skipped/failed result. After the first failed block no new block
+// starts and the running children are cancelled; a cancelled child starts no new
+// partition and awaits its running ones (as the in-parent fan-out does after a
+// failure), so the run's cleanup runs after them. Versioned by "partition-blocks":
+// histories from before it ran every partition in the parent, whatever P.
 //
 // Cost: on MongoDB each partition reads its slice through the received_at index
 // and its targets through _id ("in"), so the window is read once and the run scales
@@ -191,5 +237,6 @@
 // workflow.GetVersion) replay the former path: no ClaimWindow, windows over
 // received_at, failures recorded as "failed". Runs started before the default
 // partitioning (no "default-partitioning" marker) that left partition_rows 0
-// replay the single pass without PlanPartitions.
+// replay the single pass without PlanPartitions. Runs started before the blocks
+// (no "partition-blocks" marker) replay every partition in the parent.
 package workflows

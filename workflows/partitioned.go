@@ -62,6 +62,9 @@ func callPart[In, Out any](ctx workflow.Context, s *run, act typedActivity[In, O
 //	PlanPartitions -> (ScoreReference || ProfilePartition x N, at most fan-out at once)
 //	  -> MergeProfiles -> SaveHTMLReport -> InsertResults
 //
+// N above partition_block runs in child workflows of partition_block partitions
+// each (ProfileBlock x ceil(N / block), at most MaxBlocksInFlight at once).
+//
 // done is false when the caller should take the single-pass path (one partition, or
 // an empty window, which FetchPredictions resolves and reports as today).
 func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows int, byDefault bool) (res *Result, done bool, err error) {
@@ -94,7 +97,7 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows in
 		s.timings[batchapi.ScoreReference] = workflow.Now(gctx).Sub(t0).Milliseconds()
 		refDone = true
 	})
-	parts, err := s.fanOut(ctx, w, plan.Partitions, byStored)
+	tot, err := s.profileAll(ctx, w, plan.Partitions, byStored)
 	s.timings[batchapi.ProfilePartition] = workflow.Now(ctx).Sub(t0).Milliseconds()
 	if werr := workflow.Await(ctx, func() bool { return refDone }); werr != nil && err == nil {
 		err = werr
@@ -102,24 +105,13 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows in
 	if err != nil {
 		return nil, true, err
 	}
-	versions := map[string]int{}
-	for _, p := range parts {
-		s.res.Rows.Current += p.Rows
-		s.res.ProfileBytes += p.ProfileBytes
-		s.res.Rows.Skipped += p.Skipped
-		s.res.Rows.TargetsMatched += p.TargetsMatched
-		s.res.Rows.TargetsInDomain += p.TargetsInDomain
-		if p.Worker != "" {
-			if s.res.PartitionsByWorker == nil {
-				s.res.PartitionsByWorker = map[string]int{}
-			}
-			s.res.PartitionsByWorker[p.Worker]++
-		}
-		for _, v := range p.ModelVersions {
-			versions[v.Version] += v.Rows
-		}
-	}
-	s.fetch.ModelVersions = sortedVersions(versions)
+	s.res.Rows.Current += tot.Rows
+	s.res.ProfileBytes += tot.ProfileBytes
+	s.res.Rows.Skipped += tot.Skipped
+	s.res.Rows.TargetsMatched += tot.TargetsMatched
+	s.res.Rows.TargetsInDomain += tot.TargetsInDomain
+	s.res.PartitionsByWorker = tot.ByWorker
+	s.fetch.ModelVersions = sortedVersions(tot.ModelVersions)
 	s.join.Source = "collection"
 	if s.in.Targets != "" {
 		s.join.Source = "csv:" + s.in.Targets
@@ -157,50 +149,91 @@ func (s *run) partitioned(ctx workflow.Context, start, end time.Time, maxRows in
 	return s.res, true, s.insert(ctx, &cm.Report, &html, "")
 }
 
+// CheckSettings checks the input's settings as the workflow does (partition_rows,
+// partition_fan_out, partition_block, allowed_lateness), for clients that store
+// an input to start later (schedules): the error says what to fix.
+func (in Input) CheckSettings() error {
+	err := checkPartitionInput(in)
+	if err == nil {
+		_, err = parseLateness(in.AllowedLateness)
+	}
+	if ae := (*temporal.ApplicationError)(nil); errors.As(err, &ae) && ae.Unwrap() != nil {
+		return ae.Unwrap() // the message alone, without the workflow's error type
+	}
+	return err
+}
+
 // checkPartitionInput refuses partition settings out of range (non-retryable bad
 // input). execute calls it before claiming a window, so a bad setting never
 // consumes a ledger window.
 func checkPartitionInput(in Input) error {
-	if in.PartitionRows < ForceSinglePass || in.PartitionFanOut < 0 || in.PartitionFanOut > MaxPartitionFanOut {
-		err := fmt.Errorf("partition_rows = %d (want >= 1, 0 for the default of %d, or %d for the single pass), partition_fan_out = %d (want 0..%d)",
-			in.PartitionRows, batchapi.DefaultPartitionRows, ForceSinglePass, in.PartitionFanOut, MaxPartitionFanOut)
+	if in.PartitionRows < ForceSinglePass || in.PartitionFanOut < 0 || in.PartitionFanOut > MaxPartitionFanOut ||
+		in.PartitionBlock < 0 || in.PartitionBlock > MaxPartitionBlock {
+		err := fmt.Errorf("partition_rows = %d (want >= 1, 0 for the default of %d, or %d for the single pass), partition_fan_out = %d (want 0..%d), partition_block = %d (want 1..%d, 0 for the default of %d)",
+			in.PartitionRows, batchapi.DefaultPartitionRows, ForceSinglePass, in.PartitionFanOut, MaxPartitionFanOut,
+			in.PartitionBlock, MaxPartitionBlock, DefaultPartitionBlock)
 		return temporal.NewNonRetryableApplicationError(err.Error(), batchapi.ErrBadInput, err)
 	}
 	return nil
 }
 
-// fanOut runs one ProfilePartition per time slice of w, at most fan-out at once
-// (a selector over the running futures; each completion starts the next slice).
-// After the first failure no new partition starts; the running ones are awaited
-// and the first error is returned.
-func (s *run) fanOut(ctx workflow.Context, w batch.Window, n int, byStored bool) ([]batchapi.PartitionResult, error) {
-	fan := s.in.PartitionFanOut
-	if fan == 0 {
-		fan = DefaultPartitionFanOut
+// profileAll profiles the n partitions of w: in this workflow when they fit in
+// one block (fanOut), else in child workflows, one per block (profileBlocks).
+func (s *run) profileAll(ctx workflow.Context, w batch.Window, n int, byStored bool) (BlockResult, error) {
+	block := s.in.PartitionBlock
+	if block == 0 {
+		block = DefaultPartitionBlock
 	}
-	windows := batchapi.PartitionWindows(w, n)
-	out := make([]batchapi.PartitionResult, n)
+	if n > block && workflow.GetVersion(ctx, blockChange, workflow.DefaultVersion, blockVersion) >= blockVersion {
+		return s.profileBlocks(ctx, w, n, byStored, block)
+	}
+	var tot BlockResult
+	err := fanOut(ctx, ctx, s.partitionInput(byStored), w, n, 0, n, s.partitionFanOut(), tot.add)
+	return tot, err
+}
+
+// partitionFanOut is partition_fan_out, or its default.
+func (s *run) partitionFanOut() int {
+	if s.in.PartitionFanOut == 0 {
+		return DefaultPartitionFanOut
+	}
+	return s.in.PartitionFanOut
+}
+
+// partitionInput is what every partition of the run shares.
+func (s *run) partitionInput(byStored bool) batchapi.PartitionInput {
+	return batchapi.PartitionInput{Run: s.run, Dataset: s.in.Dataset, Targets: s.in.Targets, ByStoredAt: byStored}
+}
+
+// fanOut runs one ProfilePartition per time slice first..first+count-1 of the n
+// slices of w, at most fan at once (a selector over the running futures; each
+// completion starts the next slice), and passes each result to done. The
+// activities are started on actx (ctx, or a context disconnected from it); after
+// the first failure, or once ctx is cancelled, no new partition starts; the
+// running ones are awaited and the first error is returned.
+func fanOut(ctx, actx workflow.Context, base batchapi.PartitionInput, w batch.Window, n, first, count, fan int, done func(batchapi.PartitionResult)) error {
 	sel := workflow.NewSelector(ctx)
 	opts := PartitionActivityOptions(batchapi.ProfilePartition)
 	opts.TaskQueue = partitionQueue(ctx)
-	running, next := 0, 0
+	running, next := 0, first
+	end := first + count
 	var firstErr error
 	for {
-		for firstErr == nil && running < fan && next < n {
+		for firstErr == nil && ctx.Err() == nil && running < fan && next < end {
 			i := next
-			f := profilePartition.startWith(ctx, opts, batchapi.PartitionInput{
-				Run: s.run, Dataset: s.in.Dataset, Index: i, Window: windows[i], Targets: s.in.Targets, ByStoredAt: byStored,
-			})
+			pin := base
+			pin.Index, pin.Window = i, batchapi.PartitionWindow(w, n, i)
+			f := profilePartition.startWith(actx, opts, pin)
 			sel.AddFuture(f, func(f workflow.Future) {
 				running--
 				r, err := profilePartition.get(ctx, f)
 				if err != nil {
 					if firstErr == nil {
-						firstErr = fmt.Errorf("partition %d (%s): %w", i, windows[i], err)
+						firstErr = fmt.Errorf("partition %d (%s): %w", i, pin.Window, err)
 					}
 					return
 				}
-				out[i] = r
+				done(r)
 			})
 			running++
 			next++
@@ -211,12 +244,15 @@ func (s *run) fanOut(ctx workflow.Context, w batch.Window, n int, byStored bool)
 		sel.Select(ctx)
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		return firstErr
 	}
-	if next != n {
-		return nil, errors.New("partitions: not every partition ran") // unreachable
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return out, nil
+	if next != end {
+		return errors.New("partitions: not every partition ran") // unreachable
+	}
+	return nil
 }
 
 func sortedVersions(m map[string]int) []batch.ModelVersionCount {

@@ -32,14 +32,21 @@ type partitionMocks struct {
 	maxRun   int
 	indexes  map[int]int
 	claims   calls
-	planRows int // the partition size the plan must be asked for (0: 100)
-	merged   *batchapi.MergeInput
-	inserted *batchapi.InsertResultsInput
+	planRows int           // the partition size the plan must be asked for (0: 100)
+	delay    time.Duration // how long a healthy partition takes
+	// byWF counts partitions by the workflow that ran them, active the running
+	// ones; maxWF is the most workflows that had partitions running at once.
+	byWF, active map[string]int
+	maxWF        int
+	// runningAtInsert is how many partitions still ran when InsertResults began.
+	runningAtInsert int
+	merged          *batchapi.MergeInput
+	inserted        *batchapi.InsertResultsInput
 }
 
 func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnvironment, n int, fail func(int) bool) {
 	w := batch.Window{Start: t0, End: t1}
-	p.indexes = map[int]int{}
+	p.indexes, p.byWF, p.active = map[int]int{}, map[string]int{}, map[string]int{}
 	mockClaim(t, env, &p.claims, batch.KindLedger)
 	env.OnActivity(batchapi.PlanPartitions, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in batchapi.PlanInput) (*batchapi.PlanResult, error) {
@@ -61,10 +68,22 @@ func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnviro
 			if !in.ByStoredAt {
 				t.Errorf("partition %d of a ledger window selected by received_at", in.Index)
 			}
+			wf := activity.GetInfo(ctx).WorkflowExecution.ID
+			p.byWF[wf]++
+			p.active[wf]++
+			p.maxWF = max(p.maxWF, len(p.active))
 			p.running++
 			p.maxRun = max(p.maxRun, p.running)
 			p.mu.Unlock()
-			defer func() { p.mu.Lock(); p.running--; p.mu.Unlock() }()
+			defer func() {
+				p.mu.Lock()
+				p.running--
+				if p.active[wf]--; p.active[wf] == 0 {
+					delete(p.active, wf)
+				}
+				p.mu.Unlock()
+			}()
+			time.Sleep(p.delay)
 			if fail != nil && fail(in.Index) {
 				return nil, temporal.NewNonRetryableApplicationError("bad data", batchapi.ErrComputeFailed, nil)
 			}
@@ -88,6 +107,7 @@ func (p *partitionMocks) install(t *testing.T, env *testsuite.TestWorkflowEnviro
 		func(ctx context.Context, in batchapi.InsertResultsInput) (*batchapi.InsertResultsResult, error) {
 			p.mu.Lock()
 			p.inserted = &in
+			p.runningAtInsert = p.running
 			p.mu.Unlock()
 			return &batchapi.InsertResultsResult{ID: batch.ReportID(in.Dataset, in.Window)}, nil
 		})

@@ -5,10 +5,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Register registers the BatchMonitoring workflow, as WorkflowType, on r. The worker
-// registers the activities beside it (worker/batchworker).
+// Register registers the BatchMonitoring workflow, as WorkflowType, and its child
+// ProfileBlock, as BlockWorkflowType, on r. The worker registers the activities
+// beside them (worker/batchworker).
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())
+	r.RegisterWorkflowWithOptions(ProfileBlock, workflow.RegisterOptions{Name: BlockWorkflowType})
 }
 
 func workflowRegisterOptions() workflow.RegisterOptions {

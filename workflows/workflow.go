@@ -50,6 +50,11 @@ type Input struct {
 	PartitionRows int `json:"partition_rows,omitempty"`
 	// PartitionFanOut bounds the partitions running at once (0: DefaultPartitionFanOut).
 	PartitionFanOut int `json:"partition_fan_out,omitempty"`
+	// PartitionBlock (a tuning knob: it changes the history's shape, never the
+	// report) is how many partitions one workflow runs: a plan with more runs
+	// them in child workflows (ProfileBlock) of this many each; 0 (absent):
+	// DefaultPartitionBlock (1,000), at most MaxPartitionBlock.
+	PartitionBlock int `json:"partition_block,omitempty"`
 }
 
 // Result statuses beyond batch.StatusCompleted and batch.StatusNoData.
@@ -105,7 +110,10 @@ type Result struct {
 	TimingsMS    map[string]int64 `json:"timings_ms,omitempty"`
 	// Partitions is the number of partitions of the partitioned path (0: single pass),
 	// PartitionsByWorker how many each worker profiled.
-	Partitions         int            `json:"partitions,omitempty"`
+	Partitions int `json:"partitions,omitempty"`
+	// PartitionBlocks is the number of child workflows (ProfileBlock) that ran
+	// the partitions (0: the workflow ran them itself).
+	PartitionBlocks    int            `json:"partition_blocks,omitempty"`
 	PartitionsByWorker map[string]int `json:"partitions_by_worker,omitempty"`
 	// ProfileBytes is the total size of the partition profiles.
 	ProfileBytes int `json:"profile_bytes,omitempty"`

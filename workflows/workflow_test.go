@@ -46,7 +46,7 @@ func (c *calls) get(name string) int {
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(BatchMonitoring, workflowRegisterOptions())
+	Register(env)
 	registerStubs(env)
 	registerPartitionStubs(env)
 	env.SetStartTime(clock)

@@ -41,8 +41,30 @@ type Spec struct {
 	RunTimeout time.Duration
 	// Reference and Targets are passed to every run (see workflows.Input).
 	Reference, Targets string
-	Paused             bool
-	Note               string
+	// PartitionRows, PartitionFanOut, PartitionBlock and AllowedLateness (a Go
+	// duration, empty: the workflow's default) are passed to every run as the
+	// workflows.Input fields of the same names; 0 and "" leave the workflow's
+	// defaults. Create and Update check them as the workflow does.
+	PartitionRows, PartitionFanOut, PartitionBlock int
+	AllowedLateness                                string
+	Paused                                         bool
+	Note                                           string
+}
+
+// Input is the workflow input every run of the schedule gets.
+func (s Spec) Input() workflows.Input {
+	return workflows.Input{
+		Dataset: s.Dataset, Reference: s.Reference, Targets: s.Targets, AllowedLateness: s.AllowedLateness,
+		PartitionRows: s.PartitionRows, PartitionFanOut: s.PartitionFanOut, PartitionBlock: s.PartitionBlock,
+	}
+}
+
+// checkInput refuses a schedule input that every run would fail on.
+func checkInput(in workflows.Input) error {
+	if err := in.CheckSettings(); err != nil {
+		return fmt.Errorf("schedule %s: %w", batch.ScheduleID(in.Dataset), err)
+	}
+	return nil
 }
 
 func (s *Spec) defaults() {
@@ -74,7 +96,7 @@ func (s Spec) Action() *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		ID:                 batch.ScheduleID(s.Dataset),
 		Workflow:           workflows.WorkflowType,
-		Args:               []any{workflows.Input{Dataset: s.Dataset, Reference: s.Reference, Targets: s.Targets}},
+		Args:               []any{s.Input()},
 		TaskQueue:          s.TaskQueue,
 		WorkflowRunTimeout: s.RunTimeout,
 	}
@@ -83,6 +105,9 @@ func (s Spec) Action() *client.ScheduleWorkflowAction {
 // Create creates the dataset's schedule.
 func Create(ctx context.Context, c client.Client, s Spec) (client.ScheduleHandle, error) {
 	if err := batch.ValidateDatasetName(s.Dataset); err != nil {
+		return nil, err
+	}
+	if err := checkInput(s.Input()); err != nil {
 		return nil, err
 	}
 	s.defaults()
@@ -109,6 +134,15 @@ type Change struct {
 	RunTimeout    *time.Duration
 	Reference     *string
 	Targets       *string
+	// The runs' settings (Spec's fields of the same names).
+	PartitionRows, PartitionFanOut, PartitionBlock *int
+	AllowedLateness                                *string
+}
+
+// input reports whether ch changes the runs' input.
+func (ch Change) input() bool {
+	return ch.Reference != nil || ch.Targets != nil || ch.PartitionRows != nil || ch.PartitionFanOut != nil ||
+		ch.PartitionBlock != nil || ch.AllowedLateness != nil
 }
 
 // Update changes the dataset's schedule in place (Temporal's DoUpdate: read, modify,
@@ -130,7 +164,7 @@ func Update(ctx context.Context, c client.Client, dataset string, ch Change) err
 		if ch.CatchupWindow != nil {
 			s.Policy.CatchupWindow = *ch.CatchupWindow
 		}
-		if ch.Reference != nil || ch.Targets != nil || ch.RunTimeout != nil {
+		if ch.input() || ch.RunTimeout != nil {
 			wa, ok := s.Action.(*client.ScheduleWorkflowAction)
 			if !ok {
 				return nil, errors.New("schedule action is not a workflow start")
@@ -144,6 +178,21 @@ func Update(ctx context.Context, c client.Client, dataset string, ch Change) err
 			}
 			if ch.Targets != nil {
 				in.Targets = *ch.Targets
+			}
+			if ch.PartitionRows != nil {
+				in.PartitionRows = *ch.PartitionRows
+			}
+			if ch.PartitionFanOut != nil {
+				in.PartitionFanOut = *ch.PartitionFanOut
+			}
+			if ch.PartitionBlock != nil {
+				in.PartitionBlock = *ch.PartitionBlock
+			}
+			if ch.AllowedLateness != nil {
+				in.AllowedLateness = *ch.AllowedLateness
+			}
+			if err := checkInput(in); err != nil {
+				return nil, err
 			}
 			wa.Args = []any{in}
 			if ch.RunTimeout != nil {

@@ -25,11 +25,15 @@ const StageProfile = "profile"
 // DefaultPartitionRows is the planned number of rows of one partition.
 const DefaultPartitionRows = 250_000
 
-// MaxPartitions bounds the partitions of one run: the workflow's history grows by
-// about 6 events a partition (scheduled, started, completed, and a workflow task
-// per completion at worst), and Temporal fails a workflow at 50,000 events (50 MB);
-// beyond this the plan makes partitions larger instead.
-const MaxPartitions = 4000
+// MaxPartitions bounds the partitions of one run. A plan that would need more
+// partitions of the configured size fails with ErrBadInput (raise partition_rows)
+// instead of making them larger. History is not the bound: above one block of
+// partitions (workflows.DefaultPartitionBlock, 1,000) the workflow runs them in
+// child workflows, one per block, so the parent's history grows by about 9 events
+// a block (900 at this cap) and each child's by about 6 a partition (see
+// workflows/doc.go). What bounds it is the merge, which reads every partition's
+// profile (13-21 KB for the taxi: about 2 GB read at this cap).
+const MaxPartitions = 100_000
 
 // PlanInput asks for the window of a run and its partitions.
 type PlanInput struct {
@@ -65,16 +69,23 @@ type PlanResult struct {
 func PartitionWindows(w batch.Window, n int) []batch.Window {
 	n = max(n, 1)
 	out := make([]batch.Window, n)
-	d := w.End.Sub(w.Start)
 	for i := range n {
-		s := w.Start.Add(time.Duration(int64(d) / int64(n) * int64(i)))
-		e := w.Start.Add(time.Duration(int64(d) / int64(n) * int64(i+1)))
-		if i == n-1 {
-			e = w.End
-		}
-		out[i] = batch.Window{Start: s, End: e}
+		out[i] = PartitionWindow(w, n, i)
 	}
 	return out
+}
+
+// PartitionWindow is slice i of PartitionWindows(w, n), computed alone (a block
+// of partitions needs only its own slices).
+func PartitionWindow(w batch.Window, n, i int) batch.Window {
+	n = max(n, 1)
+	d := w.End.Sub(w.Start)
+	s := w.Start.Add(time.Duration(int64(d) / int64(n) * int64(i)))
+	e := w.Start.Add(time.Duration(int64(d) / int64(n) * int64(i+1)))
+	if i == n-1 {
+		e = w.End
+	}
+	return batch.Window{Start: s, End: e}
 }
 
 // PartitionInput is one partition of a run: a time slice of the window.
