@@ -167,6 +167,12 @@ func (c *Calibrator) Null(test string, ref Column, fingerprint uint64, n, draws 
 	if n < 1 {
 		return nil, fmt.Errorf("calibrate %s: window size %d < 1", info.Name, n)
 	}
+	if ref.Counts != nil { // the simulation resamples rows
+		if err := checkCounts("reference", ref); err != nil {
+			return nil, fmt.Errorf("calibrate %s: %w", info.Name, err)
+		}
+		ref = ref.Expanded()
+	}
 	if ref.Len() == 0 {
 		return nil, fmt.Errorf("calibrate %s: reference: %w", info.Name, ErrEmpty)
 	}
