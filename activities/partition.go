@@ -317,7 +317,7 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	}
 	t1 := time.Now()
 	hb.progress("computing")
-	r, err := profile.Report(ctx, ref, merged, ds.Report, a.compute())
+	r, err := profile.Report(ctx, ref, merged, ds.Report)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("compute report: %w", err)
