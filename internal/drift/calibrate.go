@@ -214,8 +214,9 @@ func (c *Calibrator) Null(test string, ref Column, fingerprint uint64, n, draws 
 
 var fingerprintSeed = maphash.MakeSeed()
 
-// Fingerprint hashes a column's kind and values (in order): the identity of a
-// reference in the calibration cache. It is stable within the process only.
+// Fingerprint hashes a column's kind and values (in order), and its counts if
+// any: the identity of a reference in the calibration cache. It is stable
+// within the process only.
 func Fingerprint(col Column) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
@@ -232,6 +233,10 @@ func Fingerprint(col Column) uint64 {
 			h.WriteString(s)
 			h.WriteByte(0)
 		}
+	}
+	for _, k := range col.Counts {
+		binary.LittleEndian.PutUint64(b[:], uint64(k))
+		h.Write(b[:])
 	}
 	return h.Sum64()
 }

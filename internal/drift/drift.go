@@ -252,7 +252,8 @@ func distinctUpTo(a, b Column, limit int) int {
 // decides drift with threshold (threshold <= 0 selects the test's default).
 //
 // Both columns must have the same kind and be non-empty; numerical values
-// must be finite. Tests on categories ("chisquare", "z", "g_test",
+// must be finite. Either may be counted (Column.Counts, every count >= 1):
+// the tests Counted lists use the counts, the others expand the column. Tests on categories ("chisquare", "z", "g_test",
 // "fisher_exact", "TVD", and the share-based ones) also accept numerical
 // columns, treating each distinct value as a category, as Evidently's
 // default choice does for low-cardinality numerical columns; tests on
