@@ -45,6 +45,8 @@ type Activities struct {
 	// real MongoDB when the collection is far larger than a window).
 	TargetLookup string
 	// Compute and Render default to report.Compute and reporthtml.Render.
+	// Compute is the single-pass path's; MergeProfiles computes from the
+	// merged profile's counts (profile.Report).
 	Compute func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error)
 	Render  func(w io.Writer, r *report.Report, meta report.Meta, trend []report.TrendPoint) error
 	// Hostname is recorded with the HTML path (default os.Hostname).

@@ -336,7 +336,7 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	refLabels := batch.TakeSegmentLabels(ref, segs)
 	t1 := time.Now()
 	hb.progress("computing")
-	r, err := profile.Report(ctx, ref, merged, ds.Report, a.compute())
+	r, err := profile.Report(ctx, ref, merged, ds.Report)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("compute report: %w", err)
@@ -346,7 +346,7 @@ func (a *Activities) MergeProfiles(ctx context.Context, in batchapi.MergeInput) 
 	tSeg := time.Now()
 	if len(segs) > 0 && merged.Rows > 0 {
 		hb.progress("computing segments")
-		r.Segments, err = profile.Segments(ctx, ref, refLabels, merged, ds.Report, ds.MinSegmentRows, a.compute())
+		r.Segments, err = profile.Segments(ctx, ref, refLabels, merged, ds.Report, ds.MinSegmentRows, nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("compute segments: %w", err)

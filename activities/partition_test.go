@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/modelmon/modelmon/internal/batch/batchtest"
 	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/mongodb"
+	"github.com/modelmon/modelmon/internal/profile"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
@@ -123,6 +125,54 @@ func TestPartitionActivities(t *testing.T) {
 	}
 	if r.Regression.Current == nil || r.Regression.Current.N != inDomain || mres.Summary.TargetRows != inDomain {
 		t.Fatalf("regression %+v, summary %+v, want %d target rows", r.Regression.Current, mres.Summary, inDomain)
+	}
+	// The report computed from the merged profile's counts equals the one
+	// computed on the rows rebuilt from it (profile.ReportFromSample, the
+	// former path), field by field.
+	ds, err := batch.Lookup("taxi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := batch.NewStaging(f.a.DB)
+	merged := profile.New(ds.Report)
+	for i := range parts {
+		b, err := st.Get(ctx, runKey, batchapi.StageProfile, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := profile.Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := merged.Merge(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refDS, err := st.ReadDataset(ctx, ref.Reference, ds.StagingConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle, err := profile.ReportFromSample(ctx, refDS, merged, ds.Report, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"data_drift", r.DataDrift, oracle.DataDrift},
+		{"distributions", r.Distributions, oracle.Distributions},
+		{"data_quality", r.DataQuality, oracle.DataQuality},
+		{"regression", r.Regression, oracle.Regression},
+	} {
+		g, _ := json.Marshal(c.got)
+		w, _ := json.Marshal(c.want)
+		if string(g) != string(w) {
+			t.Errorf("%s from counts:\n%s\nfrom the expanded rows:\n%s", c.name, g, w)
+		}
+	}
+	if len(r.DataDrift.Columns) == 0 || len(r.Distributions) == 0 {
+		t.Fatalf("report without drift columns or distributions: %+v", r.DataDrift)
 	}
 
 	// A partition the merge expects is missing.

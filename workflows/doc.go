@@ -218,10 +218,14 @@
 // with the workers until the database saturates; the merge reads P small profiles.
 // On FerretDB v1 no filter uses an index: every partition scans the whole log
 // collection (and, with "scan", the whole target collection), so P partitions cost
-// P passes and the path is slower than the single pass there. The merge still
-// rebuilds one value per row and column for the drift tests (8 bytes a numerical,
-// 16 a categorical value: ~48 bytes a row for the taxi), the part of the path whose
-// memory still grows with the window.
+// P passes and the path is slower than the single pass there. The merge computes
+// the report from the merged profile's (value, count) pairs (report.ComputeCounted:
+// per column at most 512 exact values or the sketch's buckets, and the categories),
+// so its memory does not grow with the window (profile.Report allocates ~23 MB at
+// 200k and at 800k rows of the taxi, plus ~40 MB to simulate the calibration,
+// bounded by the reference). Drift tests without a counted form (rank, kernel and
+// permutation tests) expand their column to one value per row; the report names
+// such columns in computation.bounds["expanded"].
 //
 // # Results
 //

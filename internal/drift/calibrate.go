@@ -167,6 +167,12 @@ func (c *Calibrator) Null(test string, ref Column, fingerprint uint64, n, draws 
 	if n < 1 {
 		return nil, fmt.Errorf("calibrate %s: window size %d < 1", info.Name, n)
 	}
+	if ref.Counts != nil { // the simulation resamples rows
+		if err := checkCounts("reference", ref); err != nil {
+			return nil, fmt.Errorf("calibrate %s: %w", info.Name, err)
+		}
+		ref = ref.Expanded()
+	}
 	if ref.Len() == 0 {
 		return nil, fmt.Errorf("calibrate %s: reference: %w", info.Name, ErrEmpty)
 	}
@@ -208,8 +214,9 @@ func (c *Calibrator) Null(test string, ref Column, fingerprint uint64, n, draws 
 
 var fingerprintSeed = maphash.MakeSeed()
 
-// Fingerprint hashes a column's kind and values (in order): the identity of a
-// reference in the calibration cache. It is stable within the process only.
+// Fingerprint hashes a column's kind and values (in order), and its counts if
+// any: the identity of a reference in the calibration cache. It is stable
+// within the process only.
 func Fingerprint(col Column) uint64 {
 	var h maphash.Hash
 	h.SetSeed(fingerprintSeed)
@@ -226,6 +233,10 @@ func Fingerprint(col Column) uint64 {
 			h.WriteString(s)
 			h.WriteByte(0)
 		}
+	}
+	for _, k := range col.Counts {
+		binary.LittleEndian.PutUint64(b[:], uint64(k))
+		h.Write(b[:])
 	}
 	return h.Sum64()
 }

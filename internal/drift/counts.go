@@ -168,6 +168,12 @@ type catData struct {
 // values for numerical columns). Keys are ordered ascending (byte order for
 // strings, numeric order for numbers).
 func categorise(ref, cur Column, codes bool) (catData, error) {
+	if counted(ref, cur) {
+		if codes {
+			return catData{}, fmt.Errorf("observation codes of a counted column: expand it first")
+		}
+		return categoriseCounted(ref, cur)
+	}
 	if ref.Kind == Numerical {
 		return categoriseNum(ref.Num, cur.Num, codes)
 	}

@@ -29,14 +29,30 @@ func (k Kind) String() string {
 
 // Column is one feature's sample; exactly one of Num/Cat is used according
 // to Kind. Missing values are removed by the caller.
+//
+// A counted column (Counts non-nil) holds each value with its number of
+// observations: Num[i] or Cat[i] stands for Counts[i] >= 1 rows (values in
+// any order, repeats add up). It is the form of a window summarised without
+// its rows (a merged profile's exact values or sketch buckets, and category
+// counts): memory O(len(Counts)) whatever the rows. See Counted for the tests
+// that use the counts directly; the others expand the column.
 type Column struct {
-	Kind Kind
-	Num  []float64
-	Cat  []string
+	Kind   Kind
+	Num    []float64
+	Cat    []string
+	Counts []int64
 }
 
-// Len returns the number of observations.
+// Len returns the number of observations (the sum of Counts for a counted
+// column).
 func (c Column) Len() int {
+	if c.Counts != nil {
+		n := 0
+		for _, k := range c.Counts {
+			n += int(k)
+		}
+		return n
+	}
 	if c.Kind == Numerical {
 		return len(c.Num)
 	}
@@ -236,7 +252,8 @@ func distinctUpTo(a, b Column, limit int) int {
 // decides drift with threshold (threshold <= 0 selects the test's default).
 //
 // Both columns must have the same kind and be non-empty; numerical values
-// must be finite. Tests on categories ("chisquare", "z", "g_test",
+// must be finite. Either may be counted (Column.Counts, every count >= 1):
+// the tests Counted lists use the counts, the others expand the column. Tests on categories ("chisquare", "z", "g_test",
 // "fisher_exact", "TVD", and the share-based ones) also accept numerical
 // columns, treating each distinct value as a category, as Evidently's
 // default choice does for low-cardinality numerical columns; tests on
@@ -266,6 +283,15 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 	}
 	if math.IsNaN(threshold) || math.IsInf(threshold, 0) {
 		return Result{}, fmt.Errorf("%s: invalid threshold %v", info.Name, threshold)
+	}
+	if err := checkCounts("reference", ref); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", info.Name, err)
+	}
+	if err := checkCounts("current", cur); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", info.Name, err)
+	}
+	if counted(ref, cur) && !countedTests[info.Name] {
+		ref, cur = ref.Expanded(), cur.Expanded()
 	}
 	if threshold <= 0 {
 		threshold = info.DefaultThreshold
@@ -319,6 +345,10 @@ func compute(name string, ref, cur Column, scale float64) (stat, p float64, err 
 	}
 	switch name {
 	case "ks", "wasserstein", "ed":
+		if counted(ref, cur) {
+			s, p := computeCountedNum(name, ref, cur, scale)
+			return s, p, nil
+		}
 		rs, release1 := sortedTemp(ref.Num)
 		defer release1()
 		cs, release2 := sortedTemp(cur.Num)
@@ -388,6 +418,12 @@ func BinnedShares(ref, cur Column, floor bool) (refShares, curShares []float64, 
 	if ref.Kind != cur.Kind {
 		return nil, nil, fmt.Errorf("binned shares: reference is %v but current is %v", ref.Kind, cur.Kind)
 	}
+	if err := checkCounts("reference", ref); err != nil {
+		return nil, nil, fmt.Errorf("binned shares: %w", err)
+	}
+	if err := checkCounts("current", cur); err != nil {
+		return nil, nil, fmt.Errorf("binned shares: %w", err)
+	}
 	if ref.Len() == 0 || cur.Len() == 0 {
 		return nil, nil, fmt.Errorf("binned shares: %w", ErrEmpty)
 	}
@@ -404,7 +440,9 @@ func BinnedShares(ref, cur Column, floor bool) (refShares, curShares []float64, 
 
 // binnedShares is BinnedShares for validated input.
 func binnedShares(ref, cur Column, floor bool) (rp, cp []float64, err error) {
-	if ref.Kind == Numerical {
+	if ref.Kind == Numerical && counted(ref, cur) {
+		rp, cp = numericBinCountsCounted(ref, cur)
+	} else if ref.Kind == Numerical {
 		rp, cp = numericBinCounts(ref.Num, cur.Num)
 	}
 	if rp == nil {
@@ -489,7 +527,7 @@ func hellinger(ref, cur Column) (float64, float64, error) {
 		}
 	}
 	edges := SturgesEdges(lo, hi, len(d.ref))
-	return hellingerDensity(HistogramCounts(ref.Num, edges), HistogramCounts(cur.Num, edges), edges), 0, nil
+	return hellingerDensity(histogramCounted(ref.Num, ref.Counts, edges), histogramCounted(cur.Num, cur.Counts, edges), edges), 0, nil
 }
 
 // fisherFromCounts builds Evidently's table [[cur ones, cur zeros],

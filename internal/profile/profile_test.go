@@ -137,7 +137,7 @@ func TestMergedEqualsSinglePass(t *testing.T) {
 			if merged.Rows != int64(cur.Rows) {
 				t.Fatalf("merged rows %d, want %d", merged.Rows, cur.Rows)
 			}
-			got, err := Report(ctx, ref, merged, cfg, nil)
+			got, err := Report(ctx, ref, merged, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,14 +6,16 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
+	"github.com/modelmon/modelmon/internal/drift"
 	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/report"
 )
 
 // Sample rebuilds, column by column, a dataset with the distribution p
-// summarises, for code that needs values (the drift tests and the charts of
-// report.Compute): every categorical column is the exact multiset of its
+// summarises, for code that needs values (report.Compute; Report uses Counted
+// instead, and ReportFromSample, the tests' oracle, uses Sample): every categorical column is the exact multiset of its
 // values (sorted; rows are not aligned across columns), every numerical column
 // and the prediction the exact multiset while its summary is exact, otherwise
 // each sketch bucket's representative repeated by its count (within α = 0.5%
@@ -60,6 +62,43 @@ func expandNum(s *metrics.NumSummary, n int) *report.NumColumn {
 	return c
 }
 
+// Counted returns the current side of a report as p holds it, for
+// report.ComputeCounted: per numerical column and for the prediction the
+// summary's values with their counts (NumSummary.Expand: the exact values
+// while the summary is exact, else the sketch buckets' representatives),
+// per categorical column the categories with their counts, sorted by key.
+// The same distribution as Sample, in O(distinct values + buckets +
+// categories) memory instead of O(rows).
+func (p *Profile) Counted(cfg report.Config) *report.CountedDataset {
+	d := &report.CountedDataset{Rows: int(p.Rows), Numerical: map[string]report.CountedNum{}, Categorical: map[string]report.CountedCat{}}
+	for _, name := range cfg.NumericalFeatures {
+		d.Numerical[name] = countedNum(p.Num[name])
+	}
+	for _, name := range cfg.CategoricalFeatures {
+		counts := p.Cat[name].Counts()
+		c := report.CountedCat{Values: slices.Sorted(maps.Keys(counts))}
+		c.Counts = make([]int64, len(c.Values))
+		for i, k := range c.Values {
+			c.Counts[i] = counts[k]
+		}
+		d.Categorical[name] = c
+	}
+	if p.PredictionRows == p.Rows && p.Rows > 0 {
+		c := countedNum(p.Num[report.PredictionColumn])
+		d.Prediction = &c
+	}
+	return d
+}
+
+func countedNum(s *metrics.NumSummary) report.CountedNum {
+	c := report.CountedNum{Values: []float64{}, Counts: []int64{}}
+	s.Expand(func(v float64, k int64) {
+		c.Values = append(c.Values, v)
+		c.Counts = append(c.Counts, k)
+	})
+	return c
+}
+
 // validTail is nil if present == n, else present trues then false up to n.
 func validTail(present, n int) []bool {
 	if present >= n {
@@ -73,55 +112,91 @@ func validTail(present, n int) []bool {
 }
 
 // Bounds states, per statistic family, what a report from a merged profile
-// guarantees (see metrics.NumSummary for the sketch's bounds).
+// guarantees (see metrics.NumSummary for the sketch's bounds), and what the
+// merge holds in memory.
 func Bounds() map[string]string {
 	return map[string]string{
-		"categorical": "exact: counts, chi-square, Jensen-Shannon, PSI and every categorical test equal the single-pass values",
-		"regression":  "me, mae, rmse, mape, r2, error_std, max_abs_error exact up to rounding (1e-9 relative); error quantiles and the under/over groups from the error sketch (0.5% relative); error_bias not computed",
-		"numerical":   "count, missing, mean, std, min, max exact up to rounding; while a column has <= 512 distinct values every statistic is exact, beyond that quantiles within 0.5% relative, K-S, Wasserstein and the other drift tests computed on the sketch's bucket representatives",
-
-		"segments":             "per segment, from the segment's profile against the reference segment's rows, with the bounds above: rows, the too-small rule and regression exact, drift on the segment's sketches; estimated metrics from summed per-row losses (1e-9 relative)",
+		"categorical":          "exact: counts, chi-square, Jensen-Shannon, PSI and every categorical test equal the single-pass values",
+		"regression":           "me, mae, rmse, mape, r2, error_std, max_abs_error exact up to rounding (1e-9 relative); error quantiles and the under/over groups from the error sketch (0.5% relative); error_bias not computed",
+		"numerical":            "count, missing, mean, std, min, max exact up to rounding; while a column has <= 512 distinct values every statistic is exact, beyond that quantiles within 0.5% relative, K-S, Wasserstein and the other drift tests computed on the sketch's bucket representatives with their counts",
+		"segments":             "per segment, from the segment's profile against the reference segment's rows, with the bounds above: rows, the too-small rule and regression exact, drift on the segment's sketches with their counts; estimated metrics from summed per-row losses (1e-9 relative)",
 		"performance_estimate": "rows, mae, rmse, me and their bands from summed per-row predicted losses: the single pass's values up to the order of summation (1e-9 relative)",
+		"memory": "the current side is read from the merged profile as (value, count) pairs: per column its distinct values (<= 512) or sketch buckets, and its categories; memory independent of the window's rows. Drift tests without a counted form (" +
+			strings.Join(uncountedTests(), ", ") + ") expand their column to one value per row (8 bytes a row, 16 for categories): such columns are named under \"expanded\"",
 	}
+}
+
+// uncountedTests are the drift tests that expand a counted column.
+func uncountedTests() []string {
+	var out []string
+	for _, t := range drift.Tests() {
+		if !drift.Counted(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Report computes the report of the merged profile cur against the reference
-// dataset ref: drift and charts by compute (report.Compute) on cur.Sample,
-// then regression and data quality of the current side replaced by their
-// values from the summaries (exact up to rounding where the single pass is:
-// counts, moments, min and max). ref is the scored reference, read whole
-// (its rows are bounded by the reference file, not by the window).
-func Report(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config,
-	compute func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error),
-) (*report.Report, error) {
-	r, err := compare(ctx, ref, cur, cfg, compute)
-	if err != nil {
-		return nil, err
-	}
-	r.Computation = &report.Computation{Path: report.PathPartitioned, SketchAlpha: metrics.DefaultAlpha, Bounds: Bounds()}
-	return r, nil
+// dataset ref: drift and charts by report.ComputeCounted on cur.Counted (the
+// current side as (value, count) pairs: memory independent of the window's
+// rows), regression and data quality of the current side from the summaries
+// (exact up to rounding where the single pass is: counts, moments, min and
+// max). ref is the scored reference, read whole (its rows are bounded by the
+// reference file, not by the window). The report equals ReportFromSample's up
+// to floating-point rounding.
+func Report(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config) (*report.Report, error) {
+	return compare(ctx, ref, cur, cfg, nil)
 }
 
-// ComputeFunc computes the report of two datasets (nil: report.Compute).
-type ComputeFunc func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error)
-
-// compare is the report of the profile cur against the reference rows ref
-// (Report without its computation block; also a segment's report, Segments).
-func compare(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config, compute ComputeFunc) (*report.Report, error) {
+// ReportFromSample is the report of cur computed by compute (report.Compute
+// when nil) on cur.Sample, the rows rebuilt from the summaries: memory
+// O(rows). It is the reference Report is tested against.
+func ReportFromSample(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config, compute ComputeFunc) (*report.Report, error) {
 	if compute == nil {
 		compute = report.Compute
 	}
+	return compare(ctx, ref, cur, cfg, compute)
+}
+
+// ComputeFunc computes the report of two datasets.
+type ComputeFunc func(ctx context.Context, ref, cur *report.Dataset, cfg report.Config) (*report.Report, error)
+
+// compare is the report of the profile cur against the reference rows ref
+// (Report, and a segment's report in Segments): with compute nil from cur's
+// (value, count) pairs, else by compute on the rows rebuilt from cur.
+func compare(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.Config, compute ComputeFunc) (*report.Report, error) {
 	refP, err := FromDataset(ref, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("reference profile: %w", err)
 	}
-	sample := cur.Sample(cfg)
-	r, err := compute(ctx, ref, sample, cfg)
+	if compute != nil {
+		r, err := compute(ctx, ref, cur.Sample(cfg), cfg)
+		if err != nil {
+			return nil, err
+		}
+		return finish(r, cur, refP, slices.Collect(maps.Keys(r.DataQuality.Current)))
+	}
+	if s := cur.Num[report.PredictionColumn]; cur.PredictionRows > 0 && s != nil && s.NonFinite() > 0 && ref.Prediction != nil && cur.Rows >= int64(cfg.Drift.MinWindowRows) {
+		// As Compute on the expanded rows (Sample writes them as NaN): drift of
+		// a prediction with non-finite values is refused, not computed without them.
+		return nil, fmt.Errorf("data drift: column %q: %d non-finite values: %w", report.PredictionColumn, s.NonFinite(), drift.ErrNonFinite)
+	}
+	r, err := report.ComputeCounted(ctx, ref, cur.Counted(cfg), cfg)
 	if err != nil {
 		return nil, err
 	}
-	sample = nil
-	for name := range r.DataQuality.Current {
+	names := slices.Concat(cfg.NumericalFeatures, cfg.CategoricalFeatures)
+	if ref.Prediction != nil && cur.PredictionRows == cur.Rows && cur.Rows > 0 {
+		names = append(names, report.PredictionColumn)
+	}
+	return finish(r, cur, refP, names)
+}
+
+// finish sets the current side's data quality of the named columns and its
+// regression from the summaries, and the computation's path and bounds.
+func finish(r *report.Report, cur, refP *Profile, names []string) (*report.Report, error) {
+	for _, name := range names {
 		if s := cur.Num[name]; s != nil {
 			r.DataQuality.Current[name] = metrics.NumericQualityFromSummary(s, refP.Num[name])
 		} else if s := cur.Cat[name]; s != nil {
@@ -136,5 +211,17 @@ func compare(ctx context.Context, ref *report.Dataset, cur *Profile, cfg report.
 		}
 		r.Regression.Current = &reg
 	}
+	bounds := Bounds()
+	var expanded []string
+	for _, name := range slices.Sorted(maps.Keys(r.DataDrift.Columns)) {
+		if t := r.DataDrift.Columns[name].StatTest; !drift.Counted(t) {
+			expanded = append(expanded, fmt.Sprintf("%s (%s)", name, t))
+		}
+	}
+	if len(expanded) > 0 {
+		bounds["expanded"] = fmt.Sprintf("drift of %s computed on the current side expanded to one value per row (no counted form): memory O(%d rows)",
+			strings.Join(expanded, ", "), cur.Rows)
+	}
+	r.Computation = &report.Computation{Path: report.PathPartitioned, SketchAlpha: metrics.DefaultAlpha, Bounds: bounds}
 	return r, nil
 }

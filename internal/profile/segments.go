@@ -15,7 +15,8 @@ import (
 // of the reference's and the current segments; a segment with fewer than minRows
 // rows (0: report.DefaultMinSegmentRows) on either side is too small and carries
 // its row counts only; any other is the report of the segment's profile against
-// the reference segment's rows (compare, as Report does for the whole window),
+// the reference segment's rows (compare with compute: nil computes from the
+// counts, as Report does for the whole window),
 // and, when cur was estimated, carries the segment's estimate (Estimated, a
 // *report.PerformanceEstimate). A segmentation the profile lacks is an error.
 func Segments(ctx context.Context, ref *report.Dataset, refLabels map[string][]string, cur *Profile, cfg report.Config, minRows int, compute ComputeFunc) (map[string]report.Segmentation, error) {

@@ -205,11 +205,11 @@ func TestSegmentsMergedEqualSinglePass(t *testing.T) {
 	}
 	checkEstimate("window", pe, want)
 	// The report of the whole window is unchanged by the segments.
-	plain, err := Report(ctx, ref, partitioned(t, cur, cfg, 5), cfg, nil)
+	plain, err := Report(ctx, ref, partitioned(t, cur, cfg, 5), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	withSeg, err := Report(ctx, ref, merged, cfg, nil)
+	withSeg, err := Report(ctx, ref, merged, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,18 +116,33 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("compute report: %w", err)
 	}
+	if err := r.decideDrift(driftNames, driftRef, driftCur, opts, cfg, cur.Rows); err != nil {
+		return nil, err
+	}
 
+	if r.Regression.Reference, err = regression(ref, refNum, refCat, cfg); err != nil {
+		return nil, fmt.Errorf("reference regression: %w", err)
+	}
+	if r.Regression.Current, err = regression(cur, curNum, curCat, cfg); err != nil {
+		return nil, fmt.Errorf("current regression: %w", err)
+	}
+	return r, nil
+}
+
+// decideDrift runs the drift tests of driftNames (none when the window has
+// fewer than cfg.Drift.MinWindowRows rows) and fills r.DataDrift.
+func (r *Report) decideDrift(driftNames []string, driftRef, driftCur map[string]drift.Column, opts drift.Options, cfg Config, curRows int) error {
 	r.DataDrift.Method, r.DataDrift.MinWindowRows, r.DataDrift.EnoughData = opts.Method, cfg.Drift.MinWindowRows, true
 	if opts.Method == drift.MethodCalibrated {
 		r.DataDrift.Alpha = cmp.Or(opts.Alpha, drift.DefaultAlpha)
 	}
-	if cur.Rows < cfg.Drift.MinWindowRows {
+	if curRows < cfg.Drift.MinWindowRows {
 		driftNames = nil // not enough data: no verdict
 		r.DataDrift.EnoughData = false
 	}
 	dd, err := dataDrift(driftNames, driftRef, driftCur, opts)
 	if err != nil {
-		return nil, fmt.Errorf("data drift: %w", err)
+		return fmt.Errorf("data drift: %w", err)
 	}
 	for name, why := range dd.Skipped {
 		r.DataDrift.skip(name, why)
@@ -146,14 +161,7 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 			Threshold: c.Threshold, Drifted: c.Drifted, ColumnCalibration: columnCalibration(c.Calibration),
 		}
 	}
-
-	if r.Regression.Reference, err = regression(ref, refNum, refCat, cfg); err != nil {
-		return nil, fmt.Errorf("reference regression: %w", err)
-	}
-	if r.Regression.Current, err = regression(cur, curNum, curCat, cfg); err != nil {
-		return nil, fmt.Errorf("current regression: %w", err)
-	}
-	return r, nil
+	return nil
 }
 
 func (d *DataDrift) skip(name, why string) {
@@ -279,10 +287,25 @@ func numDistribution(ref, cur []float64) Distribution {
 	pooled := make([]float64, 0, len(ref)+len(cur))
 	pooled = append(append(pooled, ref...), cur...)
 	slices.Sort(pooled)
-	lo := pooled[0]
-	hi := metrics.QuantileSorted(0.99, pooled)
+	edges, bin := numChart(pooled[0], metrics.QuantileSorted(0.99, pooled), pooled[len(pooled)-1])
+	share := func(xs []float64) []float64 {
+		counts := make([]float64, numBins)
+		for _, x := range xs {
+			counts[bin(x)]++
+		}
+		for i := range counts {
+			counts[i] /= float64(len(xs))
+		}
+		return counts
+	}
+	return Distribution{Type: "numerical", Edges: edges, Reference: share(ref), Current: share(cur)}
+}
+
+// numChart returns the edges of the chart's bins from the pooled data's
+// minimum lo, 99th percentile hi and maximum top, and the bin of a value.
+func numChart(lo, hi, top float64) (edges []float64, bin func(x float64) int) {
 	if hi <= lo {
-		hi = pooled[len(pooled)-1]
+		hi = top
 	}
 	if hi <= lo { // every value equal: one unit (or one part in 2^40 of it) wide
 		w := max(1, math.Abs(lo)*0x1p-40)
@@ -295,7 +318,7 @@ func numDistribution(ref, cur []float64) Distribution {
 	if math.IsInf(width, 0) {
 		div, sub, width = 2, lo/2, hi/2-lo/2
 	}
-	edges := make([]float64, numBins+1)
+	edges = make([]float64, numBins+1)
 	for i := range edges {
 		t := float64(i) / numBins
 		edges[i] = lo*(1-t) + hi*t
@@ -307,28 +330,24 @@ func numDistribution(ref, cur []float64) Distribution {
 			edges[i] = lo + w*t // as before: exact for ordinary data
 		}
 	}
-	share := func(xs []float64) []float64 {
-		counts := make([]float64, numBins)
-		for _, x := range xs {
-			f := math.Floor((x/div - sub) / width * numBins)
-			b := numBins - 1
-			if f < numBins {
-				b = max(int(f), 0)
-			}
-			counts[b]++
+	return edges, func(x float64) int {
+		f := math.Floor((x/div - sub) / width * numBins)
+		if f < numBins {
+			return max(int(f), 0)
 		}
-		for i := range counts {
-			counts[i] /= float64(len(xs))
-		}
-		return counts
+		return numBins - 1
 	}
-	return Distribution{Type: "numerical", Edges: edges, Reference: share(ref), Current: share(cur)}
 }
 
 // catDistribution gives the shares of the most frequent categories of both samples,
 // then the rest as OtherCategory.
 func catDistribution(ref, cur []string) Distribution {
-	rc, cc := counts(ref), counts(cur)
+	return catShares(counts(ref), counts(cur), float64(len(ref)), float64(len(cur)))
+}
+
+// catShares is catDistribution from the category counts rc, cc of samples of
+// nr and nc values.
+func catShares(rc, cc map[string]float64, nr, nc float64) Distribution {
 	type kv struct {
 		k string
 		n float64
@@ -339,7 +358,7 @@ func catDistribution(ref, cur []string) Distribution {
 		for k := range m {
 			if !seen[k] {
 				seen[k] = true
-				all = append(all, kv{k, rc[k]/float64(len(ref)) + cc[k]/float64(len(cur))})
+				all = append(all, kv{k, rc[k]/nr + cc[k]/nc})
 			}
 		}
 	}
@@ -356,10 +375,10 @@ func catDistribution(ref, cur []string) Distribution {
 			break
 		}
 		d.Categories = append(d.Categories, e.k)
-		d.Reference = append(d.Reference, rc[e.k]/float64(len(ref)))
-		d.Current = append(d.Current, cc[e.k]/float64(len(cur)))
-		refTop += rc[e.k] / float64(len(ref))
-		curTop += cc[e.k] / float64(len(cur))
+		d.Reference = append(d.Reference, rc[e.k]/nr)
+		d.Current = append(d.Current, cc[e.k]/nc)
+		refTop += rc[e.k] / nr
+		curTop += cc[e.k] / nc
 	}
 	if len(all) > maxCategories {
 		d.Categories = append(d.Categories, OtherCategory)
