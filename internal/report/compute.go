@@ -15,28 +15,41 @@ import (
 // ErrEmpty is returned (wrapped) by Compute when a side has no rows.
 var ErrEmpty = errors.New("empty dataset")
 
+// begin checks what Compute and ComputeCounted need (a reference, a current
+// window of curRows > 0 rows, valid drift options) and returns the report's
+// shell and the drift options.
+func begin(ctx context.Context, ref *Dataset, curRows int, cfg Config) (*Report, drift.Options, error) {
+	if ref == nil || ref.Rows == 0 {
+		return nil, drift.Options{}, fmt.Errorf("reference: %w: no rows", ErrEmpty)
+	}
+	if curRows == 0 {
+		return nil, drift.Options{}, fmt.Errorf("current window: %w: no rows (nothing was logged in it)", ErrEmpty)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, drift.Options{}, fmt.Errorf("compute report: %w", err)
+	}
+	opts, err := cfg.Drift.options()
+	if err != nil {
+		return nil, drift.Options{}, err
+	}
+	return &Report{
+		ReferenceRows: ref.Rows,
+		CurrentRows:   curRows,
+		DataQuality:   QualityPair{Reference: map[string]ColumnQuality{}, Current: map[string]ColumnQuality{}},
+		Distributions: map[string]Distribution{},
+	}, opts, nil
+}
+
 // Compute builds the report of cur against ref: drift of every configured feature and
 // of the prediction, regression performance where targets are known, data quality
 // of every column, and the distributions the HTML report draws.
 func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error) {
-	if ref == nil || ref.Rows == 0 {
-		return nil, fmt.Errorf("reference: %w: no rows", ErrEmpty)
-	}
-	if cur == nil || cur.Rows == 0 {
+	if cur == nil {
 		return nil, fmt.Errorf("current window: %w: no rows (nothing was logged in it)", ErrEmpty)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("compute report: %w", err)
-	}
-	opts, err := cfg.Drift.options()
+	r, opts, err := begin(ctx, ref, cur.Rows, cfg)
 	if err != nil {
 		return nil, err
-	}
-	r := &Report{
-		ReferenceRows: ref.Rows,
-		CurrentRows:   cur.Rows,
-		DataQuality:   QualityPair{Reference: map[string]ColumnQuality{}, Current: map[string]ColumnQuality{}},
-		Distributions: map[string]Distribution{},
 	}
 
 	numNames := slices.Clone(cfg.NumericalFeatures)

@@ -51,24 +51,12 @@ func sumCounts(c []int64) int {
 // summaries, not its values: they are left to the caller (DataQuality.Current
 // empty, Regression.Current nil).
 func ComputeCounted(ctx context.Context, ref *Dataset, cur *CountedDataset, cfg Config) (*Report, error) {
-	if ref == nil || ref.Rows == 0 {
-		return nil, fmt.Errorf("reference: %w: no rows", ErrEmpty)
-	}
-	if cur == nil || cur.Rows == 0 {
+	if cur == nil {
 		return nil, fmt.Errorf("current window: %w: no rows (nothing was logged in it)", ErrEmpty)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("compute report: %w", err)
-	}
-	opts, err := cfg.Drift.options()
+	r, opts, err := begin(ctx, ref, cur.Rows, cfg)
 	if err != nil {
 		return nil, err
-	}
-	r := &Report{
-		ReferenceRows: ref.Rows,
-		CurrentRows:   cur.Rows,
-		DataQuality:   QualityPair{Reference: map[string]ColumnQuality{}, Current: map[string]ColumnQuality{}},
-		Distributions: map[string]Distribution{},
 	}
 	numNames := slices.Clone(cfg.NumericalFeatures)
 	refNum := map[string]NumColumn{}
