@@ -77,7 +77,7 @@ type LoggerOptions struct {
 	// that one was acknowledged and is not stored.
 	Spool *spool.Spool
 	// RecentIDs is how many acknowledged ids a Logger with a Spool remembers for the
-	// duplicate check above (default DefaultRecentIDs, about 12 MB; negative: none).
+	// duplicate check above (default DefaultRecentIDs: 6 MB allocated at start; negative: none).
 	RecentIDs int
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
@@ -479,7 +479,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 			l.ids.mu.Lock()
 			for _, d := range dups {
 				if h, ok := l.ids.hashID(d); ok {
-					if _, mine := l.ids.recent[h]; mine {
+					if l.ids.recentLocked(h) {
 						continue
 					}
 				}
@@ -499,7 +499,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 	for _, r := range recs {
 		if h, ok := l.ids.hashID(r); ok {
 			l.ids.removeSpooledLocked(h)
-			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+			l.ids.addRecentLocked(h)
 		}
 	}
 	l.ids.mu.Unlock()
@@ -840,7 +840,7 @@ func (l *Logger) rememberAcked(batch []*pending, errs map[int]error) {
 			continue
 		}
 		if h, ok := l.ids.hashID(p.doc); ok {
-			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+			l.ids.addRecentLocked(h)
 		}
 	}
 }
