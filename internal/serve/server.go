@@ -290,7 +290,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		PUDO: pudo, PUDOKnown: known,
 		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
 	}
-	doc.SetTrip(&trip)
+	doc.SetTripTimes(&trip) // the timestamps are formatted into the record's BSON by Log
 	if err := s.deps.Sink.Log(r.Context(), &doc); err != nil {
 		s.logError(w, r, id, err)
 		return
