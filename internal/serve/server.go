@@ -40,7 +40,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/google/uuid"
 
 	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
@@ -185,7 +184,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	if deps.NewID == nil {
-		deps.NewID = uuid.NewString
+		deps.NewID = newUUID
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, ranges: sortedRanges(cfg.PlausibleRanges)}
 	s.router = s.routes()
