@@ -7,17 +7,18 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// DefaultRecentIDs is LoggerOptions.RecentIDs' default (6 MB of heap, allocated at
-// start).
+// DefaultRecentIDs is LoggerOptions.RecentIDs' default (6 MB, mapped at start
+// outside the Go heap).
 const DefaultRecentIDs = 1 << 18
 
 // idIndex is what a Logger with a spool knows of the ids it must refuse while the
 // database cannot: the ids in the spool (rebuilt from the spool's files at start) and
 // the last ids this process had acknowledged by the database. It holds 64-bit hashes,
 // not ids: a false 409 needs two ids with the same hash (about n/2^64 per lookup).
-// Memory: the recent ids are a fixed-size set allocated at start, 24 bytes per
-// remembered id (262,144 recent ids: 6 MB, the same from the first request on, so
-// that the heap does not grow under load); the spooled ids about 46 bytes per
+// Memory: the recent ids are a fixed-size set mapped at start outside the Go heap
+// (offHeapUint64s), 24 bytes per remembered id (262,144 recent ids: 6 MB of address
+// space, resident as the ids come; the heap does not grow under load, and the GC's
+// heap goal does not count them); the spooled ids about 46 bytes per
 // spooled record (a full 1 GiB spool of /predict records, 470-670 bytes of BSON
 // each: 75-100 MB), nothing while the spool is empty.
 // It cannot know the ids other processes stored, nor those this process stored
@@ -39,8 +40,11 @@ func newIDIndex(recent int) *idIndex {
 		spooled: map[uint64]int32{},
 	}
 	if recent > 0 {
-		x.recent = newHashSet(recent)
-		x.ring = make([]uint64, 0, recent)
+		// One mapping outside the Go heap: the table, then the ring.
+		n := hashSetSlots(recent)
+		mem := offHeapUint64s(x, n+recent)
+		x.recent = hashSet{slots: mem[:n:n], mask: uint64(n - 1)}
+		x.ring = mem[n:n:len(mem)]
 	}
 	return x
 }
@@ -121,12 +125,14 @@ type hashSet struct {
 	mask  uint64
 }
 
-func newHashSet(capacity int) hashSet {
+// hashSetSlots is the table size for capacity entries: a power of 2, at least twice
+// capacity.
+func hashSetSlots(capacity int) int {
 	n := 16
 	for n < 2*capacity {
 		n <<= 1
 	}
-	return hashSet{slots: make([]uint64, n), mask: uint64(n - 1)}
+	return n
 }
 
 // has reports whether h (nonzero) is in the set.

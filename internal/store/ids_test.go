@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -72,5 +73,26 @@ func TestIDIndexRecentAllocs(t *testing.T) {
 	none.addRecentLocked(5)
 	if none.recentLocked(5) {
 		t.Fatal("an index without capacity remembered an id")
+	}
+}
+
+// TestIDIndexReleased: indexes dropped and collected give their table back (the
+// cleanup unmaps it) without disturbing the live one.
+func TestIDIndexReleased(t *testing.T) {
+	keep := newIDIndex(1 << 10)
+	keep.addRecentLocked(42)
+	for i := range 200 {
+		x := newIDIndex(1 << 16)
+		for h := uint64(1); h < 1000; h++ {
+			x.addRecentLocked(h*0x9e3779b97f4a7c15 | 1)
+		}
+		if i%20 == 0 {
+			runtime.GC()
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	if !keep.recentLocked(42) || keep.recentLocked(43) {
+		t.Fatal("the live index changed")
 	}
 }

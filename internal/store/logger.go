@@ -77,7 +77,7 @@ type LoggerOptions struct {
 	// that one was acknowledged and is not stored.
 	Spool *spool.Spool
 	// RecentIDs is how many acknowledged ids a Logger with a Spool remembers for the
-	// duplicate check above (default DefaultRecentIDs: 6 MB allocated at start; negative: none).
+	// duplicate check above (default DefaultRecentIDs: 6 MB, outside the Go heap; negative: none).
 	RecentIDs int
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
