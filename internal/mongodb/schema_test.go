@@ -125,3 +125,51 @@ func derefAll(p mongodb.Prediction) string {
 	v("rest", fmt.Sprint(p.PUDO, p.PUDOKnown, p.Prediction, p.ModelVersion, p.ReceivedAt.UTC()))
 	return b.String()
 }
+
+// TestSetTripTimesSameBSON: a document whose timestamps AppendBSON formats
+// (SetTripTimes) encodes byte for byte as one whose timestamps SetTrip formatted,
+// for ordinary times, calendar edges, years outside 4 digits and absent timestamps.
+func TestSetTripTimesSameBSON(t *testing.T) {
+	times := []time.Time{
+		time.Date(2021, 2, 1, 0, 34, 3, 0, time.UTC),
+		time.Date(2020, 2, 29, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(12345, 6, 7, 8, 9, 10, 0, time.UTC),
+		time.Date(-44, 3, 15, 12, 0, 0, 0, time.UTC),
+		time.Date(2021, 7, 4, 1, 2, 3, 0, time.FixedZone("x", -5*3600)),
+	}
+	lt := func(tm time.Time) *taxi.LocalTime { return &taxi.LocalTime{Time: tm} }
+	cases := []taxi.Trip{{}, {Pickup: lt(times[0])}, {Dropoff: lt(times[1])}}
+	for i, a := range times {
+		cases = append(cases, taxi.Trip{Pickup: lt(a), Dropoff: lt(times[(i+1)%len(times)]), TripDistance: ptr(1.5)})
+	}
+	for i, trip := range cases {
+		var a, b mongodb.Prediction
+		a.ID, b.ID = "x", "x"
+		a.SetTrip(&trip)
+		b.SetTripTimes(&trip)
+		if b.PickupDatetime != nil || b.DropoffDatetime != nil {
+			t.Fatalf("case %d: SetTripTimes set the string fields", i)
+		}
+		ra, err := a.MarshalBSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := b.MarshalBSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(ra) != string(rb) {
+			t.Fatalf("case %d: SetTripTimes encodes\n%v\nSetTrip\n%v", i, bson.Raw(rb), bson.Raw(ra))
+		}
+		if err := bson.Raw(rb).Validate(); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		// SetTrip after SetTripTimes (a reused document) uses its own strings.
+		b.SetTrip(&cases[0])
+		if rc, _ := b.MarshalBSON(); bson.Raw(rc).Lookup(mongodb.FieldPickupDatetime).Type != bson.TypeNull {
+			t.Fatalf("case %d: a reused document kept the previous pickup time", i)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/modelmon/modelmon/internal/report"
 )
 
-func benchMonitor(b *testing.B, window int) *Monitor {
+func benchMonitor(b testing.TB, window int) *Monitor {
 	b.Helper()
 	ref := filepath.Join(repoRoot(b), "data/green_tripdata_2021-01.parquet")
 	y := fmt.Sprintf("datasets:\n  taxi:\n    column_mapping:\n      categorical_features: [PULocationID, DOLocationID]\n      numerical_features: [trip_distance]\n      target: duration\n"+
@@ -92,4 +92,28 @@ func BenchmarkCompute(b *testing.B) {
 	rep, _ := m.Report("taxi")
 	b.ReportMetric(float64(rep.ReferenceRows), "ref_rows")
 	b.ReportMetric(float64(rep.CurrentRows), "window_rows")
+}
+
+// BenchmarkObserveTrip is the /predict feed (ObserveTrip: no row built) next to
+// Observe(report.TaxiRow(...)), which it replaces.
+func BenchmarkObserveTrip(b *testing.B) {
+	m := benchMonitor(b, 3000)
+	mod := testModel(b)
+	rides := sampleRides(b, "2022-01", 1000)
+	preds := make([]float64, len(rides))
+	for i := range rides {
+		preds[i] = taxiRow(mod, &rides[i]).Prediction
+	}
+	b.Run("ObserveTrip", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			m.ObserveTrip("taxi", &rides[i%len(rides)], preds[i%len(rides)])
+		}
+	})
+	b.Run("Observe+TaxiRow", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			m.Observe("taxi", report.TaxiRow(&rides[i%len(rides)], preds[i%len(rides)], nil))
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/modelmon/modelmon/internal/estimate"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/report"
+	"github.com/modelmon/modelmon/internal/taxi"
 )
 
 // computeReport is report.Compute; a variable so that tests can count calls.
@@ -296,6 +297,23 @@ func (m *Monitor) Datasets() []string { return slices.Clone(m.names) }
 // preallocated ring slots; it never waits for a computation. Missing or non-finite
 // values are missing values. Records for an unknown dataset are counted and dropped.
 func (m *Monitor) Observe(name string, row report.Row) {
+	m.observe(name,
+		func(n string) (float64, bool) { v, ok := row.Num[n]; return v, ok },
+		func(n string) (string, bool) { v, ok := row.Cat[n]; return v, ok },
+		row.Prediction, row.Target)
+}
+
+// ObserveTrip is Observe(name, report.TaxiRow(t, prediction, nil)) without building
+// the row (its two maps and strings): the live monitor's feed from /predict.
+func (m *Monitor) ObserveTrip(name string, t *taxi.Trip, prediction float64) {
+	m.observe(name,
+		func(n string) (float64, bool) { return report.TaxiNum(t, n) },
+		func(n string) (string, bool) { return report.TaxiCat(t, n) },
+		prediction, nil)
+}
+
+// observe adds one record whose columns num and cat read by name.
+func (m *Monitor) observe(name string, num func(string) (float64, bool), cat func(string) (string, bool), prediction float64, target *float64) {
 	d, ok := m.datasets[name]
 	if !ok {
 		m.met.unknownDataset.Inc()
@@ -305,24 +323,24 @@ func (m *Monitor) Observe(name string, row report.Row) {
 	r := d.target()
 	s := r.begin()
 	for i, n := range d.numNames {
-		v, ok := row.Num[n]
+		v, ok := num(n)
 		r.setNum(i, s, v, ok)
 	}
 	for i, n := range d.catNames {
-		v, ok := row.Cat[n]
+		v, ok := cat(n)
 		r.setCat(i, s, v, ok)
 	}
-	r.setPrediction(s, row.Prediction, true)
-	if row.Target != nil {
-		r.setTarget(s, *row.Target, true)
+	r.setPrediction(s, prediction, true)
+	if target != nil {
+		r.setTarget(s, *target, true)
 	} else {
 		r.setTarget(s, 0, false)
 	}
 	d.commit(r)
 	d.mu.Unlock()
 	d.observed.Inc()
-	if finite(row.Prediction) {
-		d.predHist.Observe(row.Prediction * d.predScale)
+	if finite(prediction) {
+		d.predHist.Observe(prediction * d.predScale)
 	}
 }
 

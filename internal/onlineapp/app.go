@@ -17,7 +17,6 @@ import (
 	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
 	"github.com/modelmon/modelmon/internal/monitor"
-	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/store"
 )
@@ -116,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 		if hasDataset(mon, PredictDataset) {
 			prevOnRecord := so.OnRecord
 			so.OnRecord = func(rec serve.Record) {
-				mon.Observe(PredictDataset, report.TaxiRow(&rec.Trip, rec.Prediction, nil))
+				mon.ObserveTrip(PredictDataset, &rec.Trip, rec.Prediction) // report.TaxiRow's columns, no row built
 				if prevOnRecord != nil {
 					prevOnRecord(rec)
 				}

@@ -165,17 +165,54 @@ func TaxiConfig() Config {
 // target) into a Row of TaxiConfig's columns.
 func TaxiRow(t *taxi.Trip, prediction float64, target *float64) Row {
 	r := Row{Num: map[string]float64{}, Cat: map[string]string{}, Prediction: prediction, Target: target}
-	if t.TripDistance != nil {
-		r.Num[taxi.FeatureDistance] = *t.TripDistance
+	if v, ok := TaxiNum(t, taxi.FeatureDistance); ok {
+		r.Num[taxi.FeatureDistance] = v
 	}
-	if t.PULocationID != nil {
-		r.Cat["PULocationID"] = strconv.FormatInt(*t.PULocationID, 10)
-	}
-	if t.DOLocationID != nil {
-		r.Cat["DOLocationID"] = strconv.FormatInt(*t.DOLocationID, 10)
+	for _, name := range taxiCatColumns {
+		if v, ok := TaxiCat(t, name); ok {
+			r.Cat[name] = v
+		}
 	}
 	return r
 }
+
+var taxiCatColumns = [...]string{"PULocationID", "DOLocationID"}
+
+// TaxiNum is the value TaxiRow puts in Row.Num[name] (ok false: none), without
+// building a Row.
+func TaxiNum(t *taxi.Trip, name string) (float64, bool) {
+	if name == taxi.FeatureDistance && t.TripDistance != nil {
+		return *t.TripDistance, true
+	}
+	return 0, false
+}
+
+// TaxiCat is the value TaxiRow puts in Row.Cat[name] (ok false: none), without
+// building a Row; the common location ids come formatted from a table.
+func TaxiCat(t *taxi.Trip, name string) (string, bool) {
+	var id *int64
+	switch name {
+	case "PULocationID":
+		id = t.PULocationID
+	case "DOLocationID":
+		id = t.DOLocationID
+	}
+	if id == nil {
+		return "", false
+	}
+	if *id >= 0 && *id < int64(len(locationIDs)) {
+		return locationIDs[*id], true
+	}
+	return strconv.FormatInt(*id, 10), true
+}
+
+// locationIDs are the decimal strings of 0..1023 (TLC zone ids are 1..265).
+var locationIDs = func() (s [1024]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
 
 // TaxiDataset scores trips that pass the training filter (1 <= duration <= 60) with m,
 // using the duration as the target: the reference side of a report, or an offline

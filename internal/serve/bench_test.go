@@ -18,7 +18,6 @@ import (
 	"github.com/modelmon/modelmon/internal/httpmetrics"
 	"github.com/modelmon/modelmon/internal/monitor"
 	"github.com/modelmon/modelmon/internal/onlineapp"
-	"github.com/modelmon/modelmon/internal/report"
 	"github.com/modelmon/modelmon/internal/serve"
 	"github.com/modelmon/modelmon/internal/spool"
 	"github.com/modelmon/modelmon/internal/store"
@@ -155,7 +154,7 @@ func benchStack(b *testing.B, withMonitor bool) http.Handler {
 		cfg.PlausibleRanges = d.Ranges()
 		delete(cfg.PlausibleRanges, d.PredictionColumn())
 		deps.OnRecord = func(rec serve.Record) {
-			mon.Observe(onlineapp.PredictDataset, report.TaxiRow(&rec.Trip, rec.Prediction, nil))
+			mon.ObserveTrip(onlineapp.PredictDataset, &rec.Trip, rec.Prediction)
 		}
 		mctx, cancel := context.WithCancel(ctx)
 		go mon.Run(mctx)

@@ -40,7 +40,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/google/uuid"
 
 	"github.com/modelmon/modelmon/internal/metrics"
 	"github.com/modelmon/modelmon/internal/model"
@@ -185,7 +184,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	if deps.NewID == nil {
-		deps.NewID = uuid.NewString
+		deps.NewID = newUUID
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, ranges: sortedRanges(cfg.PlausibleRanges)}
 	s.router = s.routes()
@@ -290,7 +289,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		PUDO: pudo, PUDOKnown: known,
 		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
 	}
-	doc.SetTrip(&trip)
+	doc.SetTripTimes(&trip) // the timestamps are formatted into the record's BSON by Log
 	if err := s.deps.Sink.Log(r.Context(), &doc); err != nil {
 		s.logError(w, r, id, err)
 		return

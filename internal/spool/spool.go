@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -408,16 +409,27 @@ func (s *Spool) Append(recs [][]byte) error {
 		}
 		size += headerLen + len(r)
 	}
-	buf := make([]byte, 0, size)
+	bufp := frameBufs.Get().(*[]byte)
+	buf := slices.Grow((*bufp)[:0], size)
 	for _, r := range recs {
 		buf = appendFrame(buf, r)
 	}
 	seq, err := s.write(buf, len(recs))
+	if cap(buf) <= maxPooledFrameBuf {
+		*bufp = buf
+		frameBufs.Put(bufp)
+	}
 	if err != nil {
 		return err
 	}
 	return s.syncTo(seq)
 }
+
+// frameBufs hold the frames of an Append until they are written; buffers over
+// maxPooledFrameBuf (appends of more than ~1,000 /predict records) are not kept.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledFrameBuf = 1 << 20
 
 // write writes the frames of n records to the active segment and returns the number
 // of this append, for syncTo.

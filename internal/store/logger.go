@@ -77,7 +77,7 @@ type LoggerOptions struct {
 	// that one was acknowledged and is not stored.
 	Spool *spool.Spool
 	// RecentIDs is how many acknowledged ids a Logger with a Spool remembers for the
-	// duplicate check above (default DefaultRecentIDs, about 12 MB; negative: none).
+	// duplicate check above (default DefaultRecentIDs: 6 MB, outside the Go heap; negative: none).
 	RecentIDs int
 	// DrainInterval is how often the drainer looks at the spool (default
 	// 500ms); it backs off up to 10s while the database stays down.
@@ -479,7 +479,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 			l.ids.mu.Lock()
 			for _, d := range dups {
 				if h, ok := l.ids.hashID(d); ok {
-					if _, mine := l.ids.recent[h]; mine {
+					if l.ids.recentLocked(h) {
 						continue
 					}
 				}
@@ -499,7 +499,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 	for _, r := range recs {
 		if h, ok := l.ids.hashID(r); ok {
 			l.ids.removeSpooledLocked(h)
-			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+			l.ids.addRecentLocked(h)
 		}
 	}
 	l.ids.mu.Unlock()
@@ -656,7 +656,7 @@ func (l *Logger) Stats() LoggerStats {
 // drained.
 func (l *Logger) writer() {
 	batch := make([]*pending, 0, l.opts.BatchSize)
-	docs := make([]any, 0, l.opts.BatchSize)
+	w := &writeBufs{docs: make([]any, 0, l.opts.BatchSize)}
 	var timer *time.Timer
 	for {
 		p, ok := <-l.queue
@@ -665,12 +665,8 @@ func (l *Logger) writer() {
 		}
 		batch = append(batch[:0], p)
 		open := l.fill(&batch, &timer)
-		docs = docs[:0]
-		for _, p := range batch {
-			docs = append(docs, p.doc)
-		}
-		l.write(batch, docs)
-		clear(docs) // drop references to the written documents
+		l.write(batch, w)
+		clear(w.docs[:cap(w.docs)]) // drop references to the written documents
 		clear(batch)
 		if !open {
 			return
@@ -717,8 +713,16 @@ func (l *Logger) fill(batch *[]*pending, timer **time.Timer) bool {
 	return true
 }
 
+// writeBufs are a writer's buffers, reused from batch to batch: the documents of an
+// InsertMany and their stamped copies (the driver has copied them into its wire
+// message when InsertMany returns).
+type writeBufs struct {
+	docs    []any
+	stamped []byte
+}
+
 // write inserts one batch and answers every caller in it.
-func (l *Logger) write(batch []*pending, docs []any) {
+func (l *Logger) write(batch []*pending, w *writeBufs) {
 	n := int64(len(batch))
 	l.batches.Add(1)
 	if n > 1 {
@@ -740,7 +744,7 @@ func (l *Logger) write(batch []*pending, docs []any) {
 		// A record whose id waits in the spool would be stored before the
 		// spooled one, which was acknowledged first: refuse it as the database
 		// will once the spool is drained.
-		batch, docs = l.refuseSpooled(batch, docs)
+		batch = l.refuseSpooled(batch)
 		if len(batch) == 0 {
 			return
 		}
@@ -748,7 +752,10 @@ func (l *Logger) write(batch []*pending, docs []any) {
 	}
 	ctx, cancel := context.WithTimeout(l.writeCtx, l.opts.WriteTimeout)
 	began := time.Now()
-	stampAll(docs, began) // mongodb.FieldStoredAt; the spool keeps the unstamped p.doc
+	// mongodb.FieldStoredAt; the spool keeps the unstamped p.doc.
+	docs := w.docs[:0]
+	docs, w.stamped = stampBatch(docs, w.stamped[:0], batch, began)
+	w.docs = docs
 	_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	cancel()
 	if l.opts.OnWrite != nil {
@@ -809,8 +816,8 @@ func isDuplicate(we mongo.BulkWriteError) bool {
 }
 
 // refuseSpooled answers ErrDuplicateID to the records of batch whose id is in the
-// spool and returns the others (batch and docs filtered in place).
-func (l *Logger) refuseSpooled(batch []*pending, docs []any) ([]*pending, []any) {
+// spool and returns the others (batch filtered in place).
+func (l *Logger) refuseSpooled(batch []*pending) []*pending {
 	kept := 0
 	for _, p := range batch {
 		if h, ok := l.ids.hashID(p.doc); ok && l.ids.spoolHas(h) {
@@ -819,12 +826,10 @@ func (l *Logger) refuseSpooled(batch []*pending, docs []any) ([]*pending, []any)
 			continue
 		}
 		batch[kept] = p
-		docs[kept] = p.doc
 		kept++
 	}
 	clear(batch[kept:])
-	clear(docs[kept:])
-	return batch[:kept], docs[:kept]
+	return batch[:kept]
 }
 
 // rememberAcked adds the ids of the records of batch the database acknowledged (no
@@ -840,7 +845,7 @@ func (l *Logger) rememberAcked(batch []*pending, errs map[int]error) {
 			continue
 		}
 		if h, ok := l.ids.hashID(p.doc); ok {
-			l.ids.addRecentLocked(h, l.opts.RecentIDs)
+			l.ids.addRecentLocked(h)
 		}
 	}
 }

@@ -45,6 +45,28 @@ func StampStoredAt(buf []byte, doc bson.Raw, t time.Time) ([]byte, bson.Raw, err
 	return buf, bson.Raw(buf[start:len(buf):len(buf)]), nil
 }
 
+// stampBatch appends the documents of batch stamped with t to docs, their bytes
+// appended to buf; it returns both. A document that cannot be stamped is appended as
+// it is (the database rejects or stores it, as before).
+func stampBatch(docs []any, buf []byte, batch []*pending, t time.Time) ([]any, []byte) {
+	size := len(buf)
+	for _, p := range batch {
+		size += len(p.doc) + len(mongodb.FieldStoredAt) + 10
+	}
+	if cap(buf) < size {
+		buf = append(make([]byte, 0, size), buf...) // no reallocation while stamping: docs point into buf
+	}
+	for _, p := range batch {
+		var out bson.Raw
+		var err error
+		if buf, out, err = StampStoredAt(buf, p.doc, t); err != nil {
+			out = p.doc
+		}
+		docs = append(docs, out)
+	}
+	return docs, buf
+}
+
 // stampAll stamps docs (bson.Raw each) with t into one new buffer and replaces them
 // in place; a document that cannot be stamped is left as it is (the database
 // rejects or stores it, as before).
