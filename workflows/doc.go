@@ -149,7 +149,12 @@
 //     large log is not split: on MongoDB a count of index keys, on FerretDB one
 //     more pass over the log (the single pass that follows reads it again).
 //     P = 1 (and an empty window) takes the single-pass path unchanged.
-//   - ProfilePartition streams its slice with a cursor (batch.FindLogged, the same
+//   - ProfilePartition runs on the partition queue, the run's task queue +
+//     PartitionQueueSuffix ("-partitions"; version "partition-queue", older
+//     histories keep the run's queue), which every batch worker polls with at
+//     most PARTITION_SLOTS (default 1) activities at once: a worker's memory is
+//     bounded by its slots x partition_rows, and the partitions spread over the
+//     workers. It streams its slice with a cursor (batch.FindLogged, the same
 //     filter as the single pass), joins targets (per chunk with TargetLookup "in" or
 //     a target CSV: memory of one chunk; with the default "scan": the slice's rows,
 //     bounded by partition_rows) and stages a mergeable profile (internal/profile:
