@@ -21,11 +21,12 @@ import (
 // scheduled, started and completed, and its completion may need a workflow task
 // of its own (scheduled, started, completed); a child is initiated, started and
 // completed, and its start and its completion may each need a workflow task; a
-// version marker is one event; a timer is started and fired, plus a workflow task.
+// version (GetVersion) is a marker plus the upsert of the TemporalChangeVersion
+// search attribute; a timer is started and fired, plus a workflow task.
 const (
 	eventsPerActivity = 6
 	eventsPerChild    = 9
-	eventsPerMarker   = 1
+	eventsPerMarker   = 2
 	eventsPerTimer    = 5
 	// eventsBase: the execution started and the first workflow task, the
 	// execution completed.
@@ -165,7 +166,7 @@ func TestWorkflowTenThousandPartitionsInBlocks(t *testing.T) {
 	}
 	for b := range 10 {
 		id := BlockWorkflowID(parentID, b)
-		// + the partition-queue version marker
+		// + the partition-queue version
 		want := eventsPerActivity*DefaultPartitionBlock + eventsBase + eventsPerMarker
 		if ev := cc.events(id); ev > want || ev > historyWarn {
 			t.Errorf("child %s: up to %d events, want <= %d", id, ev, want)

@@ -111,7 +111,7 @@ func TestTenThousandPartitionsHistory(t *testing.T) {
 	for b := range 10 {
 		h := e.history(t, ctx, workflows.BlockWorkflowID(id, b), "")
 		most = max(most, len(h.Events))
-		if bound := 5 + eventsPerPartition*workflows.DefaultPartitionBlock; len(h.Events) > bound || len(h.Events) > 10_240 {
+		if bound := 5 + versionEvents + eventsPerPartition*workflows.DefaultPartitionBlock; len(h.Events) > bound || len(h.Events) > 10_240 {
 			t.Errorf("block %d: %d events, want <= %d", b, len(h.Events), bound)
 		}
 		if b == 0 {
