@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"encoding/binary"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
@@ -264,7 +265,7 @@ func simulate(test string, ref Column, n, draws int) (*Null, error) {
 	// that are not scale invariant).
 	scale := 1.0
 	if ref.Kind == Numerical {
-		if scale = pow2Scale(maxAbs(ref.Num)); scale != 1 {
+		if scale = fscale.Pow2(fscale.MaxAbs(ref.Num)); scale != 1 {
 			ref.Num = scaled(ref.Num, scale)
 		}
 	}

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 )
 
@@ -17,7 +18,7 @@ func Wasserstein(u, v []float64) (float64, error) {
 	if err := checkPair(u, v); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
 	}
-	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+	if s := fscale.Pow2(max(fscale.MaxAbs(u), fscale.MaxAbs(v))); s != 1 {
 		return cdfDistanceSorted(1, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / s, nil
 	}
 	return cdfDistanceSorted(1, sortedCopy(u), sortedCopy(v)), nil
@@ -28,7 +29,7 @@ func WassersteinSorted(u, v []float64) (float64, error) {
 	if err := sortedPair(u, v); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
 	}
-	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+	if s := fscale.Pow2(max(fscale.MaxAbs(u), fscale.MaxAbs(v))); s != 1 {
 		return cdfDistanceSorted(1, scaled(u, s), scaled(v, s)) / s, nil
 	}
 	return cdfDistanceSorted(1, u, v), nil
@@ -41,7 +42,7 @@ func WassersteinNorm(ref, cur []float64) (float64, error) {
 	if err := checkPair(ref, cur); err != nil {
 		return 0, fmt.Errorf("wasserstein: %w", err)
 	}
-	if s := pow2Scale(max(maxAbs(ref), maxAbs(cur))); s != 1 {
+	if s := fscale.Pow2(max(fscale.MaxAbs(ref), fscale.MaxAbs(cur))); s != 1 {
 		ref, cur = scaled(ref, s), scaled(cur, s)
 		return wassersteinNormSorted(ref, sortedCopy(ref), sortedCopy(cur), 0.001*s), nil
 	}
@@ -66,7 +67,7 @@ func EnergyDistance(u, v []float64) (float64, error) {
 	if err := checkPair(u, v); err != nil {
 		return 0, fmt.Errorf("energy distance: %w", err)
 	}
-	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+	if s := fscale.Pow2(max(fscale.MaxAbs(u), fscale.MaxAbs(v))); s != 1 {
 		return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(scaled(u, s)), sortedCopy(scaled(v, s))) / math.Sqrt(s), nil
 	}
 	return math.Sqrt2 * cdfDistanceSorted(2, sortedCopy(u), sortedCopy(v)), nil
@@ -77,7 +78,7 @@ func EnergyDistanceSorted(u, v []float64) (float64, error) {
 	if err := sortedPair(u, v); err != nil {
 		return 0, fmt.Errorf("energy distance: %w", err)
 	}
-	if s := pow2Scale(max(maxAbs(u), maxAbs(v))); s != 1 {
+	if s := fscale.Pow2(max(fscale.MaxAbs(u), fscale.MaxAbs(v))); s != 1 {
 		return math.Sqrt2 * cdfDistanceSorted(2, scaled(u, s), scaled(v, s)) / math.Sqrt(s), nil
 	}
 	return math.Sqrt2 * cdfDistanceSorted(2, u, v), nil
@@ -134,30 +135,6 @@ func cdfDistanceSorted(p int, u, v []float64) float64 {
 		}
 		x = next
 	}
-}
-
-// pow2Scale returns a power of two s such that m·s lies in [0.5, 1) when m
-// (the largest magnitude of the data) is outside [2^-500, 2^500], and 1
-// otherwise: the tests run on the data times s, where no difference, sum or
-// square can overflow or underflow (1e300 − (−1e300) is +Inf; the same
-// values scaled are 2 apart). Multiplying by a power of two is exact except
-// for values that become subnormal, i.e. more than ~2^1000 times smaller
-// than m, whose effect on any statistic is below rounding. For subnormal m
-// the scale stops at 2^1000.
-func pow2Scale(m float64) float64 {
-	if m == 0 || (m > 0x1p-500 && m < 0x1p500) {
-		return 1
-	}
-	_, e := math.Frexp(m)
-	return math.Ldexp(1, min(-e, 1000))
-}
-
-func maxAbs(xs []float64) float64 {
-	var m float64
-	for _, x := range xs {
-		m = max(m, math.Abs(x))
-	}
-	return m
 }
 
 // scaled returns a new slice of xs times s.

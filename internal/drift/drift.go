@@ -3,6 +3,7 @@ package drift
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 	"strings"
 )
@@ -307,7 +308,7 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 		if err := checkPair(ref.Num, cur.Num); err != nil {
 			return Result{}, fmt.Errorf("%s: %w", info.Name, err)
 		}
-		if scale = pow2Scale(max(maxAbs(ref.Num), maxAbs(cur.Num))); scale != 1 {
+		if scale = fscale.Pow2(max(fscale.MaxAbs(ref.Num), fscale.MaxAbs(cur.Num))); scale != 1 {
 			ref.Num, cur.Num = scaled(ref.Num, scale), scaled(cur.Num, scale)
 		}
 	}
@@ -331,7 +332,7 @@ func Run(test string, ref, cur Column, threshold float64) (Result, error) {
 
 // compute dispatches to the test implementations; inputs are validated.
 // Numerical inputs have been multiplied by scale (a power of two, see
-// pow2Scale): every test is invariant under it except "wasserstein" (whose
+// fscale.Pow2): every test is invariant under it except "wasserstein" (whose
 // floor of the reference's std, 0.001, is scaled with the data) and "ed"
 // (homogeneous of degree 1/2: divided by √scale). empirical_mmd's fallback
 // bandwidth sqrt(1/2) (median squared distance 0) then applies to the rescaled
@@ -431,7 +432,7 @@ func BinnedShares(ref, cur Column, floor bool) (refShares, curShares []float64, 
 		if err := checkPair(ref.Num, cur.Num); err != nil {
 			return nil, nil, fmt.Errorf("binned shares: %w", err)
 		}
-		if s := pow2Scale(max(maxAbs(ref.Num), maxAbs(cur.Num))); s != 1 { // shares are scale free
+		if s := fscale.Pow2(max(fscale.MaxAbs(ref.Num), fscale.MaxAbs(cur.Num))); s != 1 { // shares are scale free
 			ref.Num, cur.Num = scaled(ref.Num, s), scaled(cur.Num, s)
 		}
 	}

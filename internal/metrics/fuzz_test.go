@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 	"math/big"
 	"slices"
@@ -250,7 +251,7 @@ func FuzzNumSummary(f *testing.F) {
 		var back NumSummary
 		must(t, json.Unmarshal(b1, &back))
 		must(t, back.Merge(h2))
-		m := maxAbsOf(xs)
+		m := fscale.MaxAbs(xs)
 		for name, s := range map[string]*NumSummary{"whole": whole, "merged": &back} {
 			if !near(s.Mean(), bigMean(xs), 1e-12*m+1e-300) || s.Mean() < s.Min() || s.Mean() > s.Max() {
 				t.Errorf("%s: mean of %v: %v, exact %v", name, xs, s.Mean(), bigMean(xs))

@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 	"slices"
 )
@@ -21,7 +22,7 @@ const ExactLimit = 512
 //   - the counts of present, missing and non-finite values (exact);
 //   - count, mean and M2 = Σ(x−mean)² (Welford's update, merged with Chan,
 //     Golub & LeVeque's pairwise formula; exact up to rounding), kept for
-//     the values times a power of two sc (pow2Scale of max(|min|, |max|),
+//     the values times a power of two sc (fscale.Pow2 of max(|min|, |max|),
 //     1 unless magnitudes pass 2^±500) so that neither can overflow for any
 //     finite input: Std is +Inf only when the true value exceeds MaxFloat64;
 //   - min and max (exact);
@@ -158,12 +159,12 @@ func (s *NumSummary) scale() float64 {
 	return s.sc
 }
 
-// rangeScale is pow2Scale of the largest magnitude seen.
+// rangeScale is fscale.Pow2 of the largest magnitude seen.
 func (s *NumSummary) rangeScale() float64 {
 	if s.n == 0 {
 		return 1
 	}
-	return pow2Scale(max(math.Abs(s.min), math.Abs(s.max)))
+	return fscale.Pow2(max(math.Abs(s.min), math.Abs(s.max)))
 }
 
 // scaleTo rescales the stored mean and M2 to the factor sc (exact: a power of
@@ -265,7 +266,7 @@ func (s *NumSummary) Merge(o *NumSummary) error {
 			s.mean, s.m2, s.min, s.max, s.sc = o.mean, o.m2, o.min, o.max, o.scale()
 		} else {
 			s.min, s.max = min(s.min, o.min), max(s.max, o.max)
-			sc := pow2Scale(max(math.Abs(s.min), math.Abs(s.max)))
+			sc := fscale.Pow2(max(math.Abs(s.min), math.Abs(s.max)))
 			s.scaleTo(sc)
 			r := sc / o.scale() // o's moments at the common scale
 			om, om2 := o.mean*r, o.m2*r*r
@@ -578,7 +579,7 @@ type numSummaryJSON struct {
 // magnitudes span (≈ 230 buckets per decade and sign at α = 0.5%).
 func (s *NumSummary) MarshalJSON() ([]byte, error) {
 	// Version 1 holds the moments themselves; version 2 (only written when the
-	// values needed a scale) holds M2 times sc², with sc = pow2Scale(max(|min|,
+	// values needed a scale) holds M2 times sc², with sc = fscale.Pow2(max(|min|,
 	// |max|)), which a reader derives from min and max: M2 itself may exceed
 	// MaxFloat64.
 	w := numSummaryJSON{Version: 1, Alpha: s.Alpha(), N: s.n, Missing: s.missing, NonFinite: s.nonFinite, Mean: s.mean / s.scale(), M2: s.m2}
@@ -632,7 +633,7 @@ func (s *NumSummary) UnmarshalJSON(b []byte) error {
 		}
 		t.min, t.max = *w.Min, *w.Max
 		// Moments at the scale of the range (see MarshalJSON).
-		t.sc = pow2Scale(max(math.Abs(t.min), math.Abs(t.max)))
+		t.sc = fscale.Pow2(max(math.Abs(t.min), math.Abs(t.max)))
 		t.mean = w.Mean * t.sc
 		if w.Version == 1 {
 			t.m2 = w.M2 * t.sc * t.sc

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 	"slices"
 )
@@ -198,14 +199,14 @@ func numQualitySorted(xs []float64, rows int) ColumnQuality {
 
 // meanStd returns the mean and the ddof=1 standard deviation of xs by the
 // two-pass algorithm (as numpy/pandas), on the values scaled by a power of
-// two s (pow2Scale of max|x|) so that no sum or square can overflow or
+// two s (fscale.Pow2 of max|x|) so that no sum or square can overflow or
 // underflow: mean = Σ(x·s)/n / s, std = √(Σ(x·s − mean·s)²/(n−1)) / s. The
 // variance itself is never formed unscaled (for |x| ~ 1e200 it would be
 // ~1e400). The mean is always finite (|mean| ≤ max|x|); the std is +Inf
 // only when the true value exceeds MaxFloat64 (values of both signs near
 // ±1.7e308), and NaN for fewer than two values.
 func meanStd(xs []float64) (mean, std float64) {
-	s := pow2Scale(maxAbsOf(xs))
+	s := fscale.Pow2(fscale.MaxAbs(xs))
 	var sum float64
 	for _, x := range xs {
 		sum += x * s

@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/modelmon/modelmon/internal/fscale"
 	"math"
 )
 
@@ -284,7 +285,7 @@ func ComputeRegression(target, pred []float64, features map[string]Feature) (Reg
 	}
 	// Power-of-two scaling keeps sums of squares finite for huge or tiny
 	// magnitudes; it is exact, so it only runs when needed.
-	se, sy := pow2Scale(maxAbsE), pow2Scale(maxAbsY)
+	se, sy := fscale.Pow2(maxAbsE), fscale.Pow2(maxAbsY)
 	if se != 1 || sy != 1 {
 		sumE, sumAbs, sumSq, sumY = 0, 0, 0, 0
 		for i, y := range target {
@@ -425,7 +426,7 @@ func numFeatureBias(target, pred []float64, f Feature, q5, q95 float64) FeatureB
 	var sum [4]float64 // under, majority, over, overall; of x·s
 	var cnt [4]int
 	lo, hi := math.Inf(1), math.Inf(-1)
-	s := pow2Scale(maxAbsOf(f.Num)) // sums of huge values must not overflow
+	s := fscale.Pow2(fscale.MaxAbs(f.Num)) // sums of huge values must not overflow
 	for i, x := range f.Num {
 		if f.Valid != nil && !f.Valid[i] {
 			continue
