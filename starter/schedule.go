@@ -118,36 +118,16 @@ func scheduleCommand(ctx context.Context, c client.Client, sub string, o *schedu
 		fmt.Fprintf(out, "schedule %s created: %s, overlap skip, catch-up window %s, task queue %s\n", id, what, o.spec.CatchupWindow, o.spec.TaskQueue)
 	case "update":
 		var ch batchsched.Change
-		if o.set["every"] {
-			ch.Every = &o.spec.Every
-		}
-		if o.set["cron"] {
-			ch.Cron = &o.spec.Cron
-		}
-		if o.set["catchup-window"] {
-			ch.CatchupWindow = &o.spec.CatchupWindow
-		}
-		if o.set["run-timeout"] {
-			ch.RunTimeout = &o.spec.RunTimeout
-		}
-		if o.set["reference"] {
-			ch.Reference = &o.spec.Reference
-		}
-		if o.set["targets"] {
-			ch.Targets = &o.spec.Targets
-		}
-		if o.set["partition-rows"] {
-			ch.PartitionRows = &o.spec.PartitionRows
-		}
-		if o.set["partition-fan-out"] {
-			ch.PartitionFanOut = &o.spec.PartitionFanOut
-		}
-		if o.set["partition-block"] {
-			ch.PartitionBlock = &o.spec.PartitionBlock
-		}
-		if o.set["allowed-lateness"] {
-			ch.AllowedLateness = &o.spec.AllowedLateness
-		}
+		ch.Every = ifSet(o.set, "every", &o.spec.Every)
+		ch.Cron = ifSet(o.set, "cron", &o.spec.Cron)
+		ch.CatchupWindow = ifSet(o.set, "catchup-window", &o.spec.CatchupWindow)
+		ch.RunTimeout = ifSet(o.set, "run-timeout", &o.spec.RunTimeout)
+		ch.Reference = ifSet(o.set, "reference", &o.spec.Reference)
+		ch.Targets = ifSet(o.set, "targets", &o.spec.Targets)
+		ch.PartitionRows = ifSet(o.set, "partition-rows", &o.spec.PartitionRows)
+		ch.PartitionFanOut = ifSet(o.set, "partition-fan-out", &o.spec.PartitionFanOut)
+		ch.PartitionBlock = ifSet(o.set, "partition-block", &o.spec.PartitionBlock)
+		ch.AllowedLateness = ifSet(o.set, "allowed-lateness", &o.spec.AllowedLateness)
 		if err := batchsched.Update(ctx, c, ds, ch); err != nil {
 			return err
 		}
@@ -244,4 +224,13 @@ func printScheduleView(out io.Writer, v *batchsched.View) {
 	for _, r := range v.Running {
 		fmt.Fprintf(out, "running=%s\n", r)
 	}
+}
+
+// ifSet is v when the flag name was given on the command line, else nil
+// (an update changes only what was given).
+func ifSet[T any](set map[string]bool, name string, v *T) *T {
+	if set[name] {
+		return v
+	}
+	return nil
 }
