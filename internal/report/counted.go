@@ -62,11 +62,9 @@ func ComputeCounted(ctx context.Context, ref *Dataset, cur *CountedDataset, cfg 
 	refNum := map[string]NumColumn{}
 	curNum := map[string]CountedNum{}
 	for _, name := range cfg.NumericalFeatures {
-		rc, cc := ref.Numerical[name], cur.Numerical[name]
-		if rc == nil {
-			return nil, fmt.Errorf("numerical column %q: not in both datasets", name)
-		}
-		if _, ok := cur.Numerical[name]; !ok {
+		rc := ref.Numerical[name]
+		cc, ok := cur.Numerical[name]
+		if rc == nil || !ok {
 			return nil, fmt.Errorf("numerical column %q: not in both datasets", name)
 		}
 		refNum[name], curNum[name] = *rc, cc
