@@ -25,14 +25,18 @@ type Routes struct {
 
 // routes builds the whole route tree of the service:
 //
-//	Deps.Middleware (outermost: the HTTP metrics see every answer), request id and
-//	timeout (requestContext), panic recovery; then
-//	GET /healthz, GET /readyz, /metrics     no cap, no token
+//	Deps.Middleware (outermost: the HTTP metrics see every answer), request id
+//	(requestContext), panic recovery; then
+//	group: request timeout (deadline)
+//	    GET /healthz, GET /readyz, /metrics no cap, no token
 //	group: concurrency cap (503 + Retry-After beyond Config.MaxConcurrent)
-//	    POST /predict                       + JSON body limits (415, 413)
-//	    group: ingest token (401)
-//	        Routes.Ingest                   /iterate/{dataset}, /monitor/{dataset}/report
-//	    Routes.Extra
+//	    POST /predict                       + JSON body limits (415, 413); its one
+//	                                        wait, the log's acknowledgement, is
+//	                                        bounded by the timeout in the handler
+//	    group: request timeout (deadline)
+//	        group: ingest token (401)
+//	            Routes.Ingest               /iterate/{dataset}, /monitor/{dataset}/report
+//	        Routes.Extra
 //
 // Unmatched paths answer 404 and wrong methods 405, as JSON errors.
 func (s *Server) routes() chi.Router {
@@ -48,28 +52,34 @@ func (s *Server) routes() chi.Router {
 
 	// Probes and scrapes: never capped, so that a load balancer and Prometheus
 	// see an overloaded service as alive.
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
-	if h := s.deps.Routes.Metrics; h != nil {
-		r.Handle("/metrics", h)
-	}
+	r.Group(func(r chi.Router) {
+		r.Use(s.deadline)
+		r.Get("/healthz", s.healthz)
+		r.Get("/readyz", s.readyz)
+		if h := s.deps.Routes.Metrics; h != nil {
+			r.Handle("/metrics", h)
+		}
+	})
 
 	r.Group(func(r chi.Router) {
 		if s.cfg.MaxConcurrent > 0 {
 			r.Use(LimitConcurrency(s.cfg.MaxConcurrent))
 		}
 		r.With(jsonBody(s.cfg.MaxBodyBytes)).Post("/predict", s.predict)
-		if mount := s.deps.Routes.Ingest; mount != nil {
-			r.Group(func(r chi.Router) {
-				if s.cfg.IngestToken != "" {
-					r.Use(RequireToken(s.cfg.IngestToken))
-				}
-				mount(r)
-			})
-		}
-		if mount := s.deps.Routes.Extra; mount != nil {
-			r.Group(func(r chi.Router) { mount(r, s) })
-		}
+		r.Group(func(r chi.Router) {
+			r.Use(s.deadline)
+			if mount := s.deps.Routes.Ingest; mount != nil {
+				r.Group(func(r chi.Router) {
+					if s.cfg.IngestToken != "" {
+						r.Use(RequireToken(s.cfg.IngestToken))
+					}
+					mount(r)
+				})
+			}
+			if mount := s.deps.Routes.Extra; mount != nil {
+				r.Group(func(r chi.Router) { mount(r, s) })
+			}
+		})
 	})
 	return r
 }

@@ -56,8 +56,9 @@ func TestRouteTree(t *testing.T) {
 		var guards []string
 		for _, mw := range mws {
 			name := runtime.FuncForPC(reflect.ValueOf(mw).Pointer()).Name()
-			for _, g := range []string{"LimitConcurrency", "RequireToken", "jsonBody"} {
-				if strings.Contains(name, "."+g+".") { // also when inlined into routes
+			for _, g := range []string{"deadline", "LimitConcurrency", "RequireToken", "jsonBody"} {
+				// g's closure (also when inlined into routes), or the method value s.g
+				if strings.Contains(name, "."+g+".") || strings.HasSuffix(name, "."+g+"-fm") {
 
 					guards = append(guards, g)
 				}
@@ -70,19 +71,19 @@ func TestRouteTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"GET /healthz":                  "",
-		"GET /readyz":                   "",
-		"POST /predict":                 "LimitConcurrency+jsonBody",
-		"POST /iterate/{dataset}":       "LimitConcurrency+RequireToken",
-		"GET /monitor/{dataset}/report": "LimitConcurrency+RequireToken",
-		"GET /debug/stats":              "LimitConcurrency",
+		"GET /healthz":                  "deadline",
+		"GET /readyz":                   "deadline",
+		"POST /predict":                 "LimitConcurrency+jsonBody", // its wait is bounded by logRecord
+		"POST /iterate/{dataset}":       "LimitConcurrency+deadline+RequireToken",
+		"GET /monitor/{dataset}/report": "LimitConcurrency+deadline+RequireToken",
+		"GET /debug/stats":              "LimitConcurrency+deadline",
 	}
 	if _, ok := got["GET /metrics"]; !ok {
 		t.Error("no GET /metrics")
 	}
 	for k := range got {
 		if strings.HasSuffix(k, " /metrics") {
-			want[k] = "" // r.Handle: every method chi knows
+			want[k] = "deadline" // r.Handle: every method chi knows
 		}
 	}
 	keys := func(m map[string]string) []string {

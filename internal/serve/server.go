@@ -103,6 +103,9 @@ type Sink interface {
 	Log(ctx context.Context, doc any) error
 }
 
+// A Sink may also bound its own wait (LogWithin, as *store.Logger does); /predict
+// then passes Config.RequestTimeout to it instead of a context deadline.
+
 // Record is one logged prediction, as given to Deps.OnRecord.
 type Record struct {
 	ID           string
@@ -290,7 +293,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		Prediction: pred, ModelVersion: m.Version, ReceivedAt: receivedAt,
 	}
 	doc.SetTripTimes(&trip) // the timestamps are formatted into the record's BSON by Log
-	if err := s.deps.Sink.Log(r.Context(), &doc); err != nil {
+	if err := s.logRecord(r.Context(), &doc); err != nil {
 		s.logError(w, r, id, err)
 		return
 	}
@@ -403,18 +406,44 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // requestContext gives every request its id (chi's middleware.RequestID: the
 // X-Request-Id header or chi's host/random-counter form, read with
-// middleware.GetReqID) and its deadline (Config.RequestTimeout; handlers honour it),
-// with one copy of the request instead of one per middleware.
+// middleware.GetReqID).
 func (s *Server) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(middleware.RequestIDHeader)
 		if id == "" {
 			id = newRequestID()
 		}
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), middleware.RequestIDKey, id), s.cfg.RequestTimeout)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+	})
+}
+
+// deadline bounds the request by Config.RequestTimeout (a context deadline that
+// handlers honour). POST /predict is not behind it: its only wait, the prediction
+// log's acknowledgement, is bounded by predict itself (logRecord), without a new
+// context per request.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// boundedSink is a Sink that bounds its own wait (*store.Logger): the handler
+// needs no context deadline for it.
+type boundedSink interface {
+	LogWithin(ctx context.Context, doc any, d time.Duration) error
+}
+
+// logRecord logs doc through the Sink within Config.RequestTimeout: a deadline
+// error (context.DeadlineExceeded) when the acknowledgement does not come in time.
+func (s *Server) logRecord(ctx context.Context, doc any) error {
+	if b, ok := s.deps.Sink.(boundedSink); ok {
+		return b.LogWithin(ctx, doc, s.cfg.RequestTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	return s.deps.Sink.Log(ctx, doc)
 }
 
 // reqIDPrefix is chi's request-id prefix ("host/random"), read once from

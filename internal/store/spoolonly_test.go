@@ -95,3 +95,54 @@ func TestSpoolOnlyPooledRecordsIntact(t *testing.T) {
 		t.Fatalf("%d records in the spool, want %d", len(seen), workers*each)
 	}
 }
+
+// LogWithin bounds the wait as context.WithTimeout would: past the bound the caller
+// gets ErrAckTimeout (a context.DeadlineExceeded) while the batch waits; within it the
+// acknowledgement, also after a pooled waiter's timer was stopped and reused (no stale
+// expiry), and the record that timed out is still written.
+func TestLogWithinBoundsTheWait(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	rec := func(id string) *mongodb.Prediction {
+		return &mongodb.Prediction{ID: id, RideID: id, PUDO: "1_2", ModelVersion: "v", ReceivedAt: time.Unix(0, 0).UTC()}
+	}
+
+	// The batch waits 1s for company; the caller 100ms.
+	slow := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log, BatchDelay: time.Second})
+	start := time.Now()
+	err = slow.LogWithin(ctx, rec("late"), 100*time.Millisecond)
+	if !errors.Is(err, store.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LogWithin past its bound: %v, want ErrAckTimeout", err)
+	}
+	if el := time.Since(start); el < 100*time.Millisecond || el > 900*time.Millisecond {
+		t.Errorf("LogWithin gave up after %v, want 100ms", el)
+	}
+	if err := slow.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := sp.Stats().Records; n != 1 {
+		t.Errorf("spool holds %d records after the timed-out call, want 1 (it may still be written)", n)
+	}
+
+	fast := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log})
+	defer fast.Close(ctx)
+	for i := range 50 {
+		if err := fast.LogWithin(ctx, rec(fmt.Sprintf("a%d", i)), 30*time.Millisecond); err != nil {
+			t.Fatalf("LogWithin within its bound: %v", err)
+		}
+	}
+	time.Sleep(60 * time.Millisecond) // past every bound above: a timer not stopped would have fired
+	for i := range 50 {
+		if err := fast.LogWithin(ctx, rec(fmt.Sprintf("b%d", i)), 10*time.Second); err != nil {
+			t.Fatalf("LogWithin with a reused waiter: %v", err)
+		}
+	}
+	if err := fast.LogWithin(ctx, rec("a0"), time.Second); !errors.Is(err, store.ErrDuplicateID) {
+		t.Errorf("reused id: %v, want ErrDuplicateID", err)
+	}
+}
