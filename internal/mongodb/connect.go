@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
 // Connection timeouts used by Connect.
@@ -149,4 +150,11 @@ func DataCollection(c *mongo.Client) *mongo.Collection {
 // TargetCollection holds the observed durations: Database.CollectionTarget.
 func TargetCollection(c *mongo.Client) *mongo.Collection {
 	return c.Database(Database).Collection(CollectionTarget)
+}
+
+// URIWriteConcern is the write concern that uri sets (w=, journal=), which the
+// driver applies to a client's writes; nil when it sets none (the server's
+// default) or uri does not parse (Connect reports that).
+func URIWriteConcern(uri string) *writeconcern.WriteConcern {
+	return options.Client().ApplyURI(uri).WriteConcern
 }

@@ -150,6 +150,7 @@ func Open(ctx context.Context, opts Options) (_ *Service, err error) {
 	}
 	var ping func(ctx context.Context) error
 	if client := svc.client; client != nil {
+		sopts.WriteConcern = mongodb.URIWriteConcern(opts.MongoURI)
 		svc.plog = store.NewLogger(mongodb.DataCollection(client), sopts)
 		ping = func(ctx context.Context) error { return mongodb.Ping(ctx, client) }
 	} else {

@@ -12,7 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/modelmon/modelmon/internal/spool"
 )
@@ -54,6 +54,10 @@ type LoggerOptions struct {
 	Writers int
 	// WriteTimeout bounds one InsertMany (default 10s).
 	WriteTimeout time.Duration
+	// WriteConcern is the write concern of the collection's client
+	// (mongodb.URIWriteConcern of its URI), which the Logger's insert commands
+	// send as InsertMany would; nil sends none: the server's default.
+	WriteConcern *writeconcern.WriteConcern
 	// Logger receives failures of whole batches; nil is slog.Default().
 	Logger *slog.Logger
 	// OnWrite, when set, is called after every InsertMany with its record count and
@@ -479,7 +483,7 @@ func (l *Logger) insertIdempotent(ctx context.Context, recs [][]byte) error {
 	stampAll(docs, time.Now()) // stored now, not when the write that failed began
 	wctx, cancel := context.WithTimeout(ctx, l.opts.WriteTimeout)
 	began := time.Now()
-	_, err := l.coll.InsertMany(wctx, docs, options.InsertMany().SetOrdered(false))
+	_, err := insertMany(wctx, l.coll, l.opts.WriteConcern, docs, nil)
 	cancel()
 	if l.opts.OnWrite != nil {
 		l.opts.OnWrite(len(docs), time.Since(began))
@@ -752,6 +756,7 @@ func (l *Logger) fill(batch *[]*pending, timer **time.Timer) bool {
 type writeBufs struct {
 	docs    []any
 	stamped []byte
+	cmd     []byte // the insert command (insertMany)
 }
 
 // write inserts one batch and answers every caller in it.
@@ -789,7 +794,8 @@ func (l *Logger) write(batch []*pending, w *writeBufs) {
 	docs := w.docs[:0]
 	docs, w.stamped = stampBatch(docs, w.stamped[:0], batch, began)
 	w.docs = docs
-	_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var err error
+	w.cmd, err = insertMany(ctx, l.coll, l.opts.WriteConcern, docs, w.cmd)
 	cancel()
 	if l.opts.OnWrite != nil {
 		l.opts.OnWrite(len(docs), time.Since(began))
