@@ -51,6 +51,8 @@ var (
 		Usage: "most prediction records in one InsertMany", Commands: []string{Online}}
 	LogBatchDelay = &Var{Env: "LOG_BATCH_DELAY", Flag: "log-batch-delay", Default: "0s",
 		Usage: "longest a batch waits for more records after its first (0: none; batches also grow under load by themselves)", Commands: []string{Online}}
+	LogSpoolBatchDelay = &Var{Env: "LOG_SPOOL_BATCH_DELAY", Flag: "log-spool-batch-delay", Default: "200µs",
+		Usage: "the same for batches written to the spool (an fsync each: a short wait merges the requests that follow; 0: none)", Commands: []string{Online}}
 	LogQueueSize = &Var{Env: "LOG_QUEUE_SIZE", Flag: "log-queue-size", Default: "8192",
 		Usage: "records that may wait for the database; beyond it /predict answers 503", Commands: []string{Online, Devstack}}
 	LogWriters = &Var{Env: "LOG_WRITERS", Flag: "log-writers", Default: "1",
@@ -87,7 +89,7 @@ var (
 var All = []*Var{
 	MongoDBAddress, MongoDBDatabase, ModelPathVar, EstimatorPathVar, PartitionSlots, TemporalAddress, TemporalNamespace, TaskQueueVar,
 	ReportsDir, DataDir, MetricsAddr, OnlineAddr, MonitorConfig,
-	LogBatchSize, LogBatchDelay, LogQueueSize, LogWriters, LogWriteTimeout,
+	LogBatchSize, LogBatchDelay, LogSpoolBatchDelay, LogQueueSize, LogWriters, LogWriteTimeout,
 	RequestTimeout, ShutdownTimeout, SpoolDir, SpoolMaxBytes, MaxConcurrent,
 	ReadHeaderTimeout, IdleTimeout, IterateMaxRecords, IngestToken, LogLevel, LogFormat, PprofAddr,
 }

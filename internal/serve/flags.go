@@ -33,6 +33,7 @@ func (f *Flags) Register(fs *flag.FlagSet, getenv func(string) string) (*envconf
 	b.String(&o.ModelPath, envconf.ModelPathVar)
 	b.Int(&o.Store.BatchSize, envconf.LogBatchSize)
 	b.Duration(&o.Store.BatchDelay, envconf.LogBatchDelay)
+	b.Duration(&o.Store.SpoolBatchDelay, envconf.LogSpoolBatchDelay)
 	b.Int(&o.Store.QueueSize, envconf.LogQueueSize)
 	b.Int(&o.Store.Writers, envconf.LogWriters)
 	b.Duration(&o.Store.WriteTimeout, envconf.LogWriteTimeout)
@@ -70,8 +71,8 @@ func (f *Flags) Validate() error {
 		return fmt.Errorf("--spool-max-bytes %d: want >= 1 MiB", o.SpoolMaxBytes)
 	case o.ReadHeaderTimeout <= 0 || o.IdleTimeout <= 0:
 		return errors.New("--read-header-timeout and --idle-timeout must be positive")
-	case o.Store.BatchDelay < 0 || o.Store.WriteTimeout <= 0 || o.HTTP.RequestTimeout <= 0 || o.ShutdownTimeout <= 0:
-		return errors.New("durations must be positive (--log-batch-delay may be 0)")
+	case o.Store.BatchDelay < 0 || o.Store.SpoolBatchDelay < 0 || o.Store.WriteTimeout <= 0 || o.HTTP.RequestTimeout <= 0 || o.ShutdownTimeout <= 0:
+		return errors.New("durations must be positive (--log-batch-delay and --log-spool-batch-delay may be 0)")
 	}
 	_, err := envconf.NewLogger(io.Discard, f.LogLevel, f.LogFormat)
 	return err

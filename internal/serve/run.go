@@ -245,7 +245,7 @@ func (svc *Service) Serve(ctx context.Context) error {
 	log.Info("online service listening", "addr", ln.Addr().String(),
 		"mongodb", mongodb.RedactURI(opts.MongoURI), "database", mongodb.Database, "collection", mongodb.CollectionData,
 		"model", opts.ModelPath, "model_version", svc.model.Version,
-		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
+		"batch_size", so.BatchSize, "batch_delay", so.BatchDelay, "spool_batch_delay", so.SpoolBatchDelay, "queue_size", so.QueueSize, "writers", so.Writers,
 		"spool_dir", opts.SpoolDir, "spool_only", opts.SpoolOnly, "max_concurrent", srv.cfg.MaxConcurrent, "ingest_token", srv.cfg.IngestToken != "")
 	if opts.OnListen != nil {
 		opts.OnListen(ln.Addr().String())

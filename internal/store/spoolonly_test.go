@@ -146,3 +146,47 @@ func TestLogWithinBoundsTheWait(t *testing.T) {
 		t.Errorf("reused id: %v, want ErrDuplicateID", err)
 	}
 }
+
+// A batch that goes to the spool waits SpoolBatchDelay, not BatchDelay, for the
+// records that follow its first.
+func TestSpoolBatchDelay(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	run := func(o store.LoggerOptions) (store.LoggerStats, time.Duration) {
+		sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.Close()
+		o.Spool, o.SpoolOnly, o.Logger = sp, true, log
+		l := store.NewLogger(nil, o)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(i) * 10 * time.Millisecond) // 0, 10, .. 40 ms
+				p := &mongodb.Prediction{ID: fmt.Sprint(i), RideID: fmt.Sprint(i), PUDO: "1_2", ModelVersion: "v", ReceivedAt: time.Unix(0, 0).UTC()}
+				if err := l.Log(ctx, p); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start)
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return l.Stats(), el
+	}
+	// The spool's wait (200ms) spans the five records: one batch.
+	if st, _ := run(store.LoggerOptions{SpoolBatchDelay: 200 * time.Millisecond}); st.Batches != 1 || st.MaxBatch != 5 {
+		t.Errorf("SpoolBatchDelay 200ms: %d batches, largest %d; want 1 of 5", st.Batches, st.MaxBatch)
+	}
+	// BatchDelay is the database's: the spool's batches do not wait 2s.
+	st, el := run(store.LoggerOptions{BatchDelay: 2 * time.Second})
+	if st.Batches < 2 || el > time.Second {
+		t.Errorf("BatchDelay 2s, no SpoolBatchDelay: %d batches in %v; want several, at once", st.Batches, el)
+	}
+}
