@@ -113,7 +113,7 @@ func TestLogWithinBoundsTheWait(t *testing.T) {
 	}
 
 	// The batch waits 1s for company; the caller 100ms.
-	slow := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log, BatchDelay: time.Second})
+	slow := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log, SpoolBatchDelay: time.Second})
 	start := time.Now()
 	err = slow.LogWithin(ctx, rec("late"), 100*time.Millisecond)
 	if !errors.Is(err, store.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
