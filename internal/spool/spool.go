@@ -15,7 +15,14 @@
 // | payload); they are still read, but a bad frame there ends the segment.
 //
 // Append writes the records of one call with a single write and returns once they are
-// fsync'd; concurrent Appends share one fsync (group commit). A failed fsync is never
+// fsync'd; concurrent Appends share one fsync (group commit). Segments after the
+// first of a run are preallocated: a file of SegmentBytes zeros, written and synced
+// in the background ahead of need (<dir>/next.spare), becomes the next segment, so
+// that an append's fdatasync flushes its pages only, with no file-size or extent
+// change to journal (on ext4 here: ~30% less wall time and ~40% less CPU per fsync,
+// bench/README.md). The zeros after a segment's last frame are not records: Seal
+// cuts them off, and Open drops them without counting them as a torn tail. The
+// spool's files may thus take up to two segments more than MaxBytes on disk. A failed fsync is never
 // reported durable: every Append written to the file since the last good fsync gets
 // the error, and the file is retired (the next Append starts a new segment), since a
 // later fsync of the same file may report success for pages the kernel already dropped.
@@ -71,6 +78,8 @@ const (
 	headerLenV1 = 8
 	headerLen   = 12
 	segExt      = ".seg"
+	// spareName is the preallocated file that becomes the next segment.
+	spareName = "next.spare"
 )
 
 var (
@@ -85,7 +94,7 @@ var (
 // File is what the spool needs of an open segment; *os.File is one. Options.OpenFile
 // lets a test inject failures (a failing Sync) on real files.
 type File interface {
-	io.Writer
+	io.WriterAt
 	Sync() error
 	Truncate(size int64) error
 	Close() error
@@ -97,7 +106,8 @@ type Options struct {
 	MaxBytes     int64  // bound on the bytes of all segments (default 1 GiB)
 	SegmentBytes int64  // a segment is sealed once it reaches this size (default 8 MiB)
 	Logger       *slog.Logger
-	// OpenFile opens a new segment for appending; nil is os.OpenFile.
+	// OpenFile opens a new segment (and the spare that becomes one) for writing; nil
+	// is os.OpenFile.
 	OpenFile func(name string, flag int, perm os.FileMode) (File, error)
 }
 
@@ -122,6 +132,9 @@ type segment struct {
 	path    string
 	records int64
 	bytes   int64
+	// alloc is the size of the preallocated file when it is larger than bytes
+	// (zeros after the last frame), else 0.
+	alloc int64
 	// lostBytes and lostFrames are the corrupt bytes already counted for this
 	// segment (at Open or at an earlier Drain).
 	lostBytes, lostFrames int64
@@ -157,6 +170,10 @@ type Spool struct {
 	closed  bool
 	stats   Stats
 	drainMu sync.Mutex // one Drain at a time
+
+	spare     File           // a preallocated, synced file at <dir>/next.spare, or nil; guarded by mu
+	preparing bool           // prepareSpare runs; guarded by mu
+	prepWG    sync.WaitGroup // prepareSpare
 }
 
 // Open opens (or creates) the spool in opts.Dir, locks it, and checks every segment,
@@ -195,6 +212,13 @@ func Open(opts Options) (_ *Spool, err error) {
 	}
 	for _, e := range ents {
 		name := e.Name()
+		if name == spareName {
+			// Made by a run that stopped before using it: nothing in it.
+			if err := os.Remove(filepath.Join(opts.Dir, name)); err != nil {
+				return nil, fmt.Errorf("spool: remove spare segment: %w", err)
+			}
+			continue
+		}
 		if e.IsDir() || !strings.HasSuffix(name, segExt) {
 			continue
 		}
@@ -249,9 +273,13 @@ func (s *Spool) check(seg *segment) error {
 			"lost_bytes", p.lostBytes, "lost_frames", p.lostFrames, "kept_records", len(p.recs), "reason", p.lostWhy)
 	}
 	if p.good < len(data) {
-		s.stats.TruncatedBytes += int64(len(data) - p.good)
-		s.log.Warn("spool: torn or corrupt tail truncated", "segment", seg.path,
-			"kept_records", len(p.recs), "kept_bytes", p.good, "dropped_bytes", len(data)-p.good, "reason", p.tailWhy)
+		// The zeros of a preallocated segment after its last frame are free
+		// space, not a torn tail.
+		if torn := tailEnd(data, p.good) - p.good; torn > 0 {
+			s.stats.TruncatedBytes += int64(torn)
+			s.log.Warn("spool: torn or corrupt tail truncated", "segment", seg.path,
+				"kept_records", len(p.recs), "kept_bytes", p.good, "dropped_bytes", torn, "reason", p.tailWhy)
+		}
 		if err := f.Truncate(int64(p.good)); err != nil {
 			return fmt.Errorf("spool: truncate segment %s: %w", seg.path, err)
 		}
@@ -260,6 +288,12 @@ func (s *Spool) check(seg *segment) error {
 		}
 	}
 	return nil
+}
+
+// tailEnd is the end of data without the zeros after good (a preallocated
+// segment's free space); never before good.
+func tailEnd(data []byte, good int) int {
+	return max(good, len(bytes.TrimRight(data, "\x00")))
 }
 
 // parsed is what parse found in a segment's bytes.
@@ -460,10 +494,11 @@ func (s *Spool) write(buf []byte, n int) (uint64, error) {
 			}
 		}
 		seg := s.segs[len(s.segs)-1]
-		if _, err := s.active.Write(buf); err != nil {
-			// A partial write leaves a torn frame: cut it off so that the next
-			// append does not follow garbage (the file is opened O_APPEND).
+		if _, err := s.active.WriteAt(buf, seg.bytes); err != nil {
+			// A partial write leaves a torn frame: cut it off so that no later
+			// append is followed by garbage.
 			_ = s.active.Truncate(seg.bytes)
+			seg.alloc = 0
 			s.mu.Unlock()
 			return 0, fmt.Errorf("spool: append: %w", err)
 		}
@@ -479,31 +514,121 @@ func (s *Spool) write(buf []byte, n int) (uint64, error) {
 	}
 }
 
-// openActiveLocked creates a new segment file with its header and makes it durable
-// in the directory.
+// openActiveLocked makes the next segment, from the spare when one is ready (else a
+// new file that grows as it is written), with its header, durable in the
+// directory; then it has the next spare prepared.
 func (s *Spool) openActiveLocked() error {
 	seq := s.nextSeq
 	path := filepath.Join(s.opts.Dir, fmt.Sprintf("%020d%s", seq, segExt))
-	f, err := s.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	s.nextSeq++ // even on failure below: the name may exist now
+	if f := s.spare; f != nil {
+		s.spare = nil
+		if err := s.adoptSpare(f, path); err == nil {
+			s.prepareSpareLocked()
+			return nil
+		} else {
+			s.log.Warn("spool: preallocated segment not usable; a new one grows as it is written", "err", err)
+		}
+	}
+	f, err := s.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("spool: new segment: %w", err)
 	}
-	s.nextSeq++ // even on failure below: the name may exist now
-	fail := func(err error) error {
+	if err := s.startSegment(f, path, seq, 0); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return err
 	}
-	if _, err := f.Write(fileMagic); err != nil {
-		return fail(fmt.Errorf("spool: new segment: %w", err))
+	s.prepareSpareLocked()
+	return nil
+}
+
+// adoptSpare renames the spare f to path and starts the segment seq in it.
+func (s *Spool) adoptSpare(f File, path string) error {
+	spare := filepath.Join(s.opts.Dir, spareName)
+	if err := os.Rename(spare, path); err != nil {
+		_ = f.Close()
+		_ = os.Remove(spare)
+		return fmt.Errorf("spool: new segment from the spare: %w", err)
+	}
+	seq := s.nextSeq - 1
+	if err := s.startSegment(f, path, seq, s.opts.SegmentBytes); err != nil {
+		_ = f.Close()
+		_ = os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// startSegment writes the header of the new segment seq into f and makes its name
+// durable; alloc is the preallocated size (0: none).
+func (s *Spool) startSegment(f File, path string, seq uint64, alloc int64) error {
+	if _, err := f.WriteAt(fileMagic, 0); err != nil {
+		return fmt.Errorf("spool: new segment: %w", err)
 	}
 	if err := syncDir(s.opts.Dir); err != nil {
-		return fail(err)
+		return err
 	}
 	s.active = f
-	s.segs = append(s.segs, &segment{seq: seq, path: path, bytes: int64(len(fileMagic))})
+	seg := &segment{seq: seq, path: path, bytes: int64(len(fileMagic))}
+	if alloc > seg.bytes {
+		seg.alloc = alloc
+	}
+	s.segs = append(s.segs, seg)
 	s.stats.Bytes += int64(len(fileMagic))
 	return nil
+}
+
+// prepareSpareLocked has the next segment's file made in the background unless it
+// is ready or being made.
+func (s *Spool) prepareSpareLocked() {
+	if s.spare != nil || s.preparing || s.closed {
+		return
+	}
+	s.preparing = true
+	s.prepWG.Add(1)
+	go s.prepareSpare()
+}
+
+// prepareSpare writes SegmentBytes of zeros into <dir>/next.spare and syncs it.
+func (s *Spool) prepareSpare() {
+	defer s.prepWG.Done()
+	path := filepath.Join(s.opts.Dir, spareName)
+	f, err := s.makeSpare(path)
+	s.mu.Lock()
+	s.preparing = false
+	if err == nil && !s.closed {
+		s.spare = f
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if f != nil {
+		_ = f.Close()
+	}
+	_ = os.Remove(path)
+	if err != nil {
+		s.log.Warn("spool: preallocating the next segment failed; it grows as it is written", "err", err)
+	}
+}
+
+func (s *Spool) makeSpare(path string) (File, error) {
+	_ = os.Remove(path) // a spare that failed half-way
+	f, err := s.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("spool: spare segment: %w", err)
+	}
+	zeros := make([]byte, min(s.opts.SegmentBytes, 1<<20))
+	for off := int64(0); off < s.opts.SegmentBytes; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), s.opts.SegmentBytes-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return f, fmt.Errorf("spool: spare segment: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return f, fmt.Errorf("spool: spare segment: %w", err)
+	}
+	return f, nil
 }
 
 // syncTo makes the append numbered seq durable and returns its outcome: one fsync
@@ -584,6 +709,13 @@ func (s *Spool) Seal() error {
 		return nil
 	}
 	f := s.active
+	if seg := s.segs[len(s.segs)-1]; seg.alloc > seg.bytes {
+		// Cut the preallocated zeros off (the fsync below makes the size
+		// durable); if that fails, Drain and Open skip them anyway.
+		if err := f.Truncate(seg.bytes); err == nil {
+			seg.alloc = 0
+		}
+	}
 	serr := f.Sync()
 	cerr := f.Close()
 	s.active = nil
@@ -687,7 +819,7 @@ func (s *Spool) Drain(ctx context.Context, batch int, send func(ctx context.Cont
 			return drained, fmt.Errorf("spool: drain: %w", err)
 		}
 		p := parse(data)
-		if lb, lf := int64(p.lostBytes+len(data)-p.good), int64(p.lostFrames); lb > seg.lostBytes {
+		if lb, lf := int64(p.lostBytes+tailEnd(data, p.good)-p.good), int64(p.lostFrames); lb > seg.lostBytes {
 			// Written and synced by us, and checked at Open: corruption on disk since.
 			s.log.Error("spool: corrupt frames found while draining; sending the valid ones", "segment", seg.path,
 				"records", len(p.recs), "lost_bytes", lb-seg.lostBytes, "reason", p.lostWhy+p.tailWhy)
@@ -726,6 +858,14 @@ func (s *Spool) Close() error {
 	s.closed = true // no Append from now on
 	s.mu.Unlock()
 	err := s.Seal()
+	s.prepWG.Wait()
+	s.mu.Lock()
+	if f := s.spare; f != nil {
+		s.spare = nil
+		_ = f.Close()
+		_ = os.Remove(filepath.Join(s.opts.Dir, spareName))
+	}
+	s.mu.Unlock()
 	if !wasClosed {
 		s.drainMu.Lock() // a Drain in progress ends before the lock is released
 		s.unlock()

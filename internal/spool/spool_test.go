@@ -137,17 +137,20 @@ func TestTornTailTruncated(t *testing.T) {
 		name string
 		data []byte
 		keep int
+		torn int // bytes counted as torn; -1: some
 	}{
-		{"short header", append(bytes.Clone(data), 1, 2, 3), 10},
-		{"short marker", append(bytes.Clone(data), frameMagic[:3]...), 10},
-		{"short record", data[:len(data)-3], 9},
-		{"bad checksum", func() []byte { d := bytes.Clone(data); d[len(d)-1] ^= 0xff; return d }(), 9},
+		{"short header", append(bytes.Clone(data), 1, 2, 3), 10, 3},
+		{"short marker", append(bytes.Clone(data), frameMagic[:3]...), 10, 3},
+		{"short record", data[:len(data)-3], 9, -1},
+		{"bad checksum", func() []byte { d := bytes.Clone(data); d[len(d)-1] ^= 0xff; return d }(), 9, -1},
 		{"bad length in the last frame", func() []byte {
 			d := bytes.Clone(data)
 			binary.LittleEndian.PutUint32(d[len(fileMagic)+9*frame+4:], 0xff000000)
 			return d
-		}(), 9},
-		{"zeros", append(bytes.Clone(data), make([]byte, 64)...), 10},
+		}(), 9, -1},
+		// A preallocated segment's free space, after a crash: not a torn tail.
+		{"zeros", append(bytes.Clone(data), make([]byte, 64)...), 10, 0},
+		{"short marker, then zeros", append(append(bytes.Clone(data), frameMagic[:3]...), make([]byte, 4096)...), 10, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -162,11 +165,15 @@ func TestTornTailTruncated(t *testing.T) {
 			if n := s.Len(); n != int64(tc.keep) {
 				t.Errorf("kept %d records, want %d", n, tc.keep)
 			}
-			if !strings.Contains(logs.String(), "torn or corrupt tail truncated") {
-				t.Errorf("no log line: %s", logs.String())
+			if logged := strings.Contains(logs.String(), "torn or corrupt tail truncated"); logged != (tc.torn != 0) {
+				t.Errorf("torn tail logged %v, want %v: %s", logged, tc.torn != 0, logs.String())
 			}
-			if st := s.Stats(); st.TruncatedBytes <= 0 || st.CorruptBytes != 0 {
-				t.Errorf("stats %+v: want truncated bytes and no corrupt ones", st)
+			st := s.Stats()
+			if st.CorruptBytes != 0 || (tc.torn < 0 && st.TruncatedBytes <= 0) || (tc.torn >= 0 && st.TruncatedBytes != int64(tc.torn)) {
+				t.Errorf("stats %+v: want %d truncated bytes (-1: some) and no corrupt ones", st, tc.torn)
+			}
+			if fi, err := os.Stat(filepath.Join(dir, filepath.Base(path))); err != nil || fi.Size() != st.Bytes {
+				t.Errorf("segment file of %v bytes (%v), want %d: the tail cut off", fi.Size(), err, st.Bytes)
 			}
 			// Appending after the truncation yields a readable spool.
 			if err := s.Append([][]byte{rec(99)}); err != nil {
@@ -481,5 +488,100 @@ func TestFull(t *testing.T) {
 	drainAll(t, s)
 	if err := s.Append([][]byte{make([]byte, 10)}); err != nil {
 		t.Fatalf("after drain: %v", err)
+	}
+}
+
+// TestPreallocatedSegments: the segments after the first are made from a spare file
+// of SegmentBytes zeros prepared in the background; their zeros are never records:
+// Seal cuts them off, and a spool copied while running (a crash) reopens with every
+// record, in order, nothing counted as torn or corrupt, and no spare left.
+func TestPreallocatedSegments(t *testing.T) {
+	dir := t.TempDir()
+	const segBytes = 4096
+	s, err := Open(Options{Dir: dir, SegmentBytes: segBytes, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := func(i int) []byte { return append(rec(i), bytes.Repeat([]byte{'x'}, 200)...) }
+	const n = 100 // ~21 KiB: ~5 segments
+	preallocated := 0
+	for i := range n {
+		if err := s.Append([][]byte{big(i)}); err != nil {
+			t.Fatal(err)
+		}
+		s.mu.Lock()
+		seg := s.segs[len(s.segs)-1]
+		fi, err := os.Stat(seg.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seg.alloc > 0 {
+			preallocated++
+			if fi.Size() < segBytes || fi.Size() < seg.bytes {
+				t.Errorf("preallocated segment %d: file of %d bytes, %d written", seg.seq, fi.Size(), seg.bytes)
+			}
+		} else if fi.Size() != seg.bytes {
+			t.Errorf("segment %d: file of %d bytes, %d written", seg.seq, fi.Size(), seg.bytes)
+		}
+		s.mu.Unlock()
+		if i%10 == 0 {
+			s.prepWG.Wait() // let the spare be ready for the next segment
+		}
+	}
+	if preallocated == 0 {
+		t.Fatal("no append went to a preallocated segment")
+	}
+
+	// A crash: the files as they are now, the active segment with its zeros.
+	crash := t.TempDir()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() == LockFile {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crash, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([][]byte, n)
+	for i := range want {
+		want[i] = big(i)
+	}
+	for _, d := range []string{crash, dir} {
+		if d == dir {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			segs, _ := filepath.Glob(filepath.Join(dir, "*"+segExt))
+			total := int64(0)
+			for _, p := range segs {
+				fi, _ := os.Stat(p)
+				total += fi.Size()
+			}
+			if st := s.Stats(); total != st.Bytes {
+				t.Errorf("after Close: segment files of %d bytes, %d written: zeros left", total, st.Bytes)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(d, spareName)); d == dir && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("spare left after Close: %v", err)
+		}
+		r, err := Open(Options{Dir: d, SegmentBytes: segBytes, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(d, spareName)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: spare not removed at Open: %v", d, err)
+		}
+		if st := r.Stats(); st.TruncatedBytes != 0 || st.CorruptBytes != 0 || st.Records != n {
+			t.Errorf("%s: reopened with %+v, want %d records, nothing torn or corrupt", d, st, n)
+		}
+		if got := drainAll(t, r); !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Errorf("%s: drained %d records, not the %d appended in order", d, len(got), n)
+		}
+		r.Close()
 	}
 }
