@@ -74,6 +74,9 @@ func main() {
 	var err2 error
 	switch {
 	case *bare:
+		if f.PprofAddr != "" {
+			go serve.ServePprof(ctx, f.PprofAddr, log)
+		}
 		err2 = runBare(ctx, f, log)
 	case *storeMode == "spool-only":
 		err2 = runSpoolOnly(ctx, f, *dir, log)
