@@ -612,13 +612,16 @@ func (s *Spool) prepareSpare() {
 	}
 }
 
+// zeroChunk is 1 MiB of zeros, shared (read only) by every spare's writes.
+var zeroChunk = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
+
 func (s *Spool) makeSpare(path string) (File, error) {
 	_ = os.Remove(path) // a spare that failed half-way
 	f, err := s.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("spool: spare segment: %w", err)
 	}
-	zeros := make([]byte, min(s.opts.SegmentBytes, 1<<20))
+	zeros := zeroChunk()
 	for off := int64(0); off < s.opts.SegmentBytes; off += int64(len(zeros)) {
 		n := min(int64(len(zeros)), s.opts.SegmentBytes-off)
 		if _, err := f.WriteAt(zeros[:n], off); err != nil {

@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -149,3 +151,50 @@ func TestInsertCommandWriteConcern(t *testing.T) {
 }
 
 func norm(s string) string { return strings.ReplaceAll(s, " ", "") }
+
+// BenchmarkInsert32 inserts batches of 32 /predict records into the embedded
+// FerretDB with Collection.InsertMany and with the Logger's insert command; one op
+// is one record. cpu-ns/op is the process's CPU (client and embedded server).
+//
+//	go test ./internal/store -run '^$' -bench Insert32 -benchtime 20000x -count 3
+func BenchmarkInsert32(b *testing.B) {
+	ctx := context.Background()
+	for _, path := range []string{"InsertMany", "command"} {
+		b.Run(path, func(b *testing.B) {
+			c := client.Database(mongodb.Database).Collection(fmt.Sprintf("bench_%s_%d", path, collSeq.Add(1)))
+			docs := make([]any, 0, 32)
+			var buf []byte
+			cpu0 := processCPU(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 32 {
+				docs = docs[:0]
+				for j := i; j < min(i+32, b.N); j++ {
+					p := samplePrediction(fmt.Sprintf("%s-%d", path, j))
+					raw, err := p.AppendBSON(nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					docs = append(docs, bson.Raw(raw))
+				}
+				var err error
+				if path == "InsertMany" {
+					_, err = c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+				} else {
+					buf, err = store.InsertMany(ctx, c, nil, docs, buf)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+func processCPU(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
