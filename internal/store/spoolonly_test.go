@@ -23,11 +23,7 @@ import (
 func TestSpoolOnlyPooledRecordsIntact(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	sp := openSpool(t, log)
 	l := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log})
 	const workers, each = 16, 200
 	received := time.Date(2021, 2, 1, 10, 0, 0, 0, time.UTC)
@@ -73,7 +69,7 @@ func TestSpoolOnlyPooledRecordsIntact(t *testing.T) {
 		t.Fatalf("stats %+v: want %d spooled, 0 records, 1 duplicate", st, workers*each)
 	}
 	seen := map[string]bool{}
-	err = sp.Scan(func(rec []byte) error {
+	err := sp.Scan(func(rec []byte) error {
 		var p mongodb.Prediction
 		if err := bson.Unmarshal(rec, &p); err != nil {
 			return err
@@ -103,19 +99,13 @@ func TestSpoolOnlyPooledRecordsIntact(t *testing.T) {
 func TestLogWithinBoundsTheWait(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
-	rec := func(id string) *mongodb.Prediction {
-		return &mongodb.Prediction{ID: id, RideID: id, PUDO: "1_2", ModelVersion: "v", ReceivedAt: time.Unix(0, 0).UTC()}
-	}
+	sp := openSpool(t, log)
+	rec := smallRecord
 
 	// The batch waits 1s for company; the caller 100ms.
 	slow := store.NewLogger(nil, store.LoggerOptions{Spool: sp, SpoolOnly: true, Logger: log, SpoolBatchDelay: time.Second})
 	start := time.Now()
-	err = slow.LogWithin(ctx, rec("late"), 100*time.Millisecond)
+	err := slow.LogWithin(ctx, rec("late"), 100*time.Millisecond)
 	if !errors.Is(err, store.ErrAckTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("LogWithin past its bound: %v, want ErrAckTimeout", err)
 	}
@@ -153,12 +143,7 @@ func TestSpoolBatchDelay(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	run := func(o store.LoggerOptions) (store.LoggerStats, time.Duration) {
-		sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sp.Close()
-		o.Spool, o.SpoolOnly, o.Logger = sp, true, log
+		o.Spool, o.SpoolOnly, o.Logger = openSpool(t, log), true, log
 		l := store.NewLogger(nil, o)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -167,8 +152,7 @@ func TestSpoolBatchDelay(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				time.Sleep(time.Duration(i) * 10 * time.Millisecond) // 0, 10, .. 40 ms
-				p := &mongodb.Prediction{ID: fmt.Sprint(i), RideID: fmt.Sprint(i), PUDO: "1_2", ModelVersion: "v", ReceivedAt: time.Unix(0, 0).UTC()}
-				if err := l.Log(ctx, p); err != nil {
+				if err := l.Log(ctx, smallRecord(fmt.Sprint(i))); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -189,4 +173,20 @@ func TestSpoolBatchDelay(t *testing.T) {
 	if st.Batches < 2 || el > time.Second {
 		t.Errorf("BatchDelay 2s, no SpoolBatchDelay: %d batches in %v; want several, at once", st.Batches, el)
 	}
+}
+
+// openSpool opens a spool in a new temporary directory, closed at the test's end.
+func openSpool(t *testing.T, log *slog.Logger) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+// smallRecord is a prediction record with only its id and the required fields.
+func smallRecord(id string) *mongodb.Prediction {
+	return &mongodb.Prediction{ID: id, RideID: id, PUDO: "1_2", ModelVersion: "v", ReceivedAt: time.Unix(0, 0).UTC()}
 }
