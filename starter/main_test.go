@@ -90,6 +90,10 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"targets", "--file", "/nonexistent.csv"}, "/nonexistent.csv"},
 		{[]string{"run", "--window-start", "yesterday"}, "--window-start"},
 		{[]string{"run", "--dataset", "../x"}, "dataset"},
+		// Settings are refused before the run dials MongoDB or Temporal (none runs here).
+		{[]string{"run", "--partition-block", "-1"}, "partition_block = -1"},
+		{[]string{"run", "--partition-fan-out", "1001"}, "partition_fan_out = 1001"},
+		{[]string{"run", "--allowed-lateness", "25h"}, "allowed_lateness \"25h0m0s\""},
 		{[]string{"schedule"}, "schedule: missing subcommand"},
 		{[]string{"schedule", "create", "--every", "1h", "--cron", "0 * * * *"}, "give --every or --cron, not both"},
 		{[]string{"schedule", "create", "--partition-block", "-1"}, "partition_block = -1"},

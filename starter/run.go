@@ -23,19 +23,21 @@ func init() {
 }
 
 func runBatch(ctx context.Context, cl *cli, args []string) error {
-	fs, cfg, envErr := batchFlags(cl, "run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--partition-rows N] [--json]")
+	fs, cfg, envErr := batchFlags(cl, "run", "run [--dataset taxi] [--window-start T] [--window-end T] [--reference FILE] [--targets target.csv] [--partition-rows N] [--partition-fan-out N] [--partition-block N] [--allowed-lateness D] [--json]")
 	if envErr != nil {
 		return envErr
 	}
 	dataset := fs.String("dataset", "taxi", "dataset (model) to monitor")
 	startS := fs.String("window-start", "", "window start, RFC 3339 (empty: the next window of the dataset's ledger, from the end of its last window, or window end - 24h)")
-	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now minus the allowed lateness)")
+	endS := fs.String("window-end", "", "window end, RFC 3339 (empty: now minus --allowed-lateness)")
 	reference := fs.String("reference", "", "reference file, relative to the worker's DATA_DIR (empty: the dataset's default, data/green_tripdata_2021-01.parquet for taxi)")
 	targets := fs.String("targets", "", "target CSV (id,value lines) on the worker, relative to DATA_DIR (empty: the target collection)")
 	asJSON := fs.Bool("json", false, "print the result document (report JSON and run metadata) instead of a summary")
 	timeout := fs.Duration("timeout", 2*time.Hour, "how long to wait for the run")
 	partitionRows := fs.Int("partition-rows", 0, "rows of a partition: windows above it are profiled in time slices on all workers, smaller ones take the exact single pass; 0: the workflow's default, 250000; -1: always the single pass")
-	fanOut := fs.Int("partition-fan-out", 0, "partitions running at once (0: the workflow's default, 8)")
+	fanOut := fs.Int("partition-fan-out", 0, fmt.Sprintf("partitions running at once (0: the workflow's default, %d; at most %d)", workflows.DefaultPartitionFanOut, workflows.MaxPartitionFanOut))
+	block := fs.Int("partition-block", 0, fmt.Sprintf("partitions per workflow: more run in child workflows of this many (0: the workflow's default, %d; at most %d)", workflows.DefaultPartitionBlock, workflows.MaxPartitionBlock))
+	lateness := fs.Duration("allowed-lateness", workflows.DefaultAllowedLateness, fmt.Sprintf("how long after the window's end it is fetched (at most %s)", workflows.MaxAllowedLateness))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -43,6 +45,15 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 		return err
 	}
 	if err := batch.ValidateDatasetName(*dataset); err != nil {
+		return err
+	}
+	in := workflows.Input{
+		Dataset: *dataset, Reference: *reference, Targets: *targets,
+		PartitionRows: *partitionRows, PartitionFanOut: *fanOut, PartitionBlock: *block,
+		AllowedLateness: lateness.String(),
+	}
+	// Refuse settings the run would fail on before opening anything.
+	if err := in.CheckSettings(); err != nil {
 		return err
 	}
 	start, err := batch.ParseTime("--window-start", *startS)
@@ -63,7 +74,7 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 	// the running execution. The workflow claims the window (ClaimWindow): if another
 	// run claimed it in between, this one takes the window after it, or nothing.
 	if end.IsZero() {
-		end = time.Now().UTC().Add(-workflows.DefaultAllowedLateness).Truncate(time.Second)
+		end = time.Now().UTC().Add(-*lateness).Truncate(time.Second)
 	}
 	w := batch.Window{Start: start, End: end}
 	if start.IsZero() {
@@ -80,10 +91,7 @@ func runBatch(ctx context.Context, cl *cli, args []string) error {
 	}
 	defer c.Close()
 
-	in := workflows.Input{
-		Dataset: *dataset, WindowEnd: w.End.Format(time.RFC3339Nano),
-		Reference: *reference, Targets: *targets, PartitionRows: *partitionRows, PartitionFanOut: *fanOut,
-	}
+	in.WindowEnd = w.End.Format(time.RFC3339Nano)
 	if !start.IsZero() {
 		in.WindowStart = w.Start.Format(time.RFC3339Nano)
 	}
