@@ -523,12 +523,12 @@ func (s *Spool) openActiveLocked() error {
 	s.nextSeq++ // even on failure below: the name may exist now
 	if f := s.spare; f != nil {
 		s.spare = nil
-		if err := s.adoptSpare(f, path); err == nil {
+		err := s.adoptSpare(f, path)
+		if err == nil {
 			s.prepareSpareLocked()
 			return nil
-		} else {
-			s.log.Warn("spool: preallocated segment not usable; a new one grows as it is written", "err", err)
 		}
+		s.log.Warn("spool: preallocated segment not usable; a new one grows as it is written", "err", err)
 	}
 	f, err := s.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
