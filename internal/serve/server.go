@@ -98,13 +98,12 @@ func (c *Config) setDefaults() {
 
 // Sink stores one prediction document and returns when it is acknowledged;
 // *store.Logger is the implementation. Its errors store.ErrDuplicateID and
-// store.ErrOverloaded map to 409 and 503.
+// store.ErrOverloaded map to 409 and 503. A Sink may also bound its own wait
+// (LogWithin, as *store.Logger does: boundedSink); /predict then passes
+// Config.RequestTimeout to it instead of a context deadline.
 type Sink interface {
 	Log(ctx context.Context, doc any) error
 }
-
-// A Sink may also bound its own wait (LogWithin, as *store.Logger does); /predict
-// then passes Config.RequestTimeout to it instead of a context deadline.
 
 // Record is one logged prediction, as given to Deps.OnRecord.
 type Record struct {
