@@ -91,9 +91,8 @@ func insertCommand(dst []byte, coll string, wc *writeconcern.WriteConcern, docs 
 	idx, dst := bsoncore.AppendDocumentStart(dst)
 	dst = bsoncore.AppendStringElement(dst, "insert", coll)
 	aidx, dst := bsoncore.AppendArrayElementStart(dst, "documents")
-	var key [20]byte
 	for i, d := range docs {
-		dst = bsoncore.AppendDocumentElement(dst, string(strconv.AppendInt(key[:0], int64(i), 10)), d.(bson.Raw))
+		dst = bsoncore.AppendDocumentElement(dst, arrayKey(i), d.(bson.Raw))
 	}
 	dst, err := bsoncore.AppendArrayEnd(dst, aidx)
 	if err != nil {
@@ -120,4 +119,20 @@ func insertCommand(dst []byte, coll string, wc *writeconcern.WriteConcern, docs 
 		}
 	}
 	return bsoncore.AppendDocumentEnd(dst, idx)
+}
+
+// arrayKeys are the keys of a BSON array's first elements ("0", "1", ...), made once.
+var arrayKeys = func() (k [1024]string) {
+	for i := range k {
+		k[i] = strconv.Itoa(i)
+	}
+	return k
+}()
+
+// arrayKey is the key of element i of a BSON array.
+func arrayKey(i int) string {
+	if i < len(arrayKeys) {
+		return arrayKeys[i]
+	}
+	return strconv.Itoa(i)
 }
