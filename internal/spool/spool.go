@@ -22,10 +22,12 @@
 // change to journal (on ext4 here: ~30% less wall time and ~40% less CPU per fsync,
 // bench/README.md). The zeros after a segment's last frame are not records: Seal
 // cuts them off, and Open drops them without counting them as a torn tail. The
-// spool's files may thus take up to two segments more than MaxBytes on disk. A failed fsync is never
-// reported durable: every Append written to the file since the last good fsync gets
-// the error, and the file is retired (the next Append starts a new segment), since a
-// later fsync of the same file may report success for pages the kernel already dropped.
+// spool's files may thus take up to two segments more than MaxBytes on disk.
+//
+// A failed fsync is never reported durable: every Append written to the file since
+// the last good fsync gets the error, and the file is retired (the next Append starts
+// a new segment), since a later fsync of the same file may report success for pages
+// the kernel already dropped.
 //
 // Open replays the segments in order. A frame that does not check (bad marker,
 // length or checksum) is skipped up to the next frame that does: only the corrupt
@@ -523,7 +525,7 @@ func (s *Spool) openActiveLocked() error {
 	s.nextSeq++ // even on failure below: the name may exist now
 	if f := s.spare; f != nil {
 		s.spare = nil
-		err := s.adoptSpare(f, path)
+		err := s.adoptSpare(f, path, seq)
 		if err == nil {
 			s.prepareSpareLocked()
 			return nil
@@ -544,14 +546,13 @@ func (s *Spool) openActiveLocked() error {
 }
 
 // adoptSpare renames the spare f to path and starts the segment seq in it.
-func (s *Spool) adoptSpare(f File, path string) error {
+func (s *Spool) adoptSpare(f File, path string, seq uint64) error {
 	spare := filepath.Join(s.opts.Dir, spareName)
 	if err := os.Rename(spare, path); err != nil {
 		_ = f.Close()
 		_ = os.Remove(spare)
 		return fmt.Errorf("spool: new segment from the spare: %w", err)
 	}
-	seq := s.nextSeq - 1
 	if err := s.startSegment(f, path, seq, s.opts.SegmentBytes); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
