@@ -39,18 +39,8 @@ func Segments(ctx context.Context, ref *report.Dataset, refLabels map[string][]s
 			return nil, fmt.Errorf("segments: %q: %d labels for %d reference rows", name, len(refLab), ref.Rows)
 		}
 		refRows := report.GroupRows(refLab)
-		values := make([]string, 0, len(refRows)+len(curSeg))
-		for v := range refRows {
-			values = append(values, v)
-		}
-		for v := range curSeg {
-			if _, ok := refRows[v]; !ok {
-				values = append(values, v)
-			}
-		}
-		report.SortSegmentValues(values)
 		res := report.Segmentation{}
-		for _, v := range values {
+		for _, v := range report.SegmentValues(refRows, curSeg) {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("segments: %w", err)
 			}

@@ -176,7 +176,7 @@ func ComputeSegmentsLabeled(ctx context.Context, ref, cur *Dataset, refLabels, c
 		}
 		refRows, curRows := GroupRows(refLab), GroupRows(curLab)
 		res := Segmentation{}
-		for _, v := range segmentValues(refRows, curRows) {
+		for _, v := range SegmentValues(refRows, curRows) {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("segments: %w", err)
 			}
@@ -229,8 +229,9 @@ func GroupRows(labels []string) map[string][]int {
 	return g
 }
 
-// segmentValues is the union of both sides' segments, sorted with UnknownSegment last.
-func segmentValues(a, b map[string][]int) []string {
+// SegmentValues is the union of both sides' segments (the keys of a and b),
+// sorted by SortSegmentValues: UnknownSegment last.
+func SegmentValues[A, B any](a map[string]A, b map[string]B) []string {
 	vs := make([]string, 0, len(a)+len(b))
 	for v := range a {
 		vs = append(vs, v)
