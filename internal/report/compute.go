@@ -82,16 +82,15 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 	var driftNames []string
 	for _, name := range numNames {
 		rc, cc := refNum[name], curNum[name]
-		rq, err := metrics.NumericQuality(rc, nil)
+		rq, err := referenceNumQuality(name, rc, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("reference column %q: %w", name, err)
+			return nil, err
 		}
 		cq, err := metrics.NumericQuality(cc, &rc)
 		if err != nil {
 			return nil, fmt.Errorf("current column %q: %w", name, err)
 		}
 		if pr, ok := cfg.PlausibleRanges[name]; ok {
-			metrics.CountImplausible(&rq, rc, pr)
 			metrics.CountImplausible(&cq, cc, pr)
 		}
 		r.DataQuality.Reference[name], r.DataQuality.Current[name] = rq, cq
@@ -140,6 +139,19 @@ func Compute(ctx context.Context, ref, cur *Dataset, cfg Config) (*Report, error
 		return nil, fmt.Errorf("current regression: %w", err)
 	}
 	return r, nil
+}
+
+// referenceNumQuality is the data quality of the reference column rc of name, its
+// values outside cfg's plausible range counted (Compute and ComputeCounted).
+func referenceNumQuality(name string, rc NumColumn, cfg Config) (metrics.ColumnQuality, error) {
+	rq, err := metrics.NumericQuality(rc, nil)
+	if err != nil {
+		return rq, fmt.Errorf("reference column %q: %w", name, err)
+	}
+	if pr, ok := cfg.PlausibleRanges[name]; ok {
+		metrics.CountImplausible(&rq, rc, pr)
+	}
+	return rq, nil
 }
 
 // decideDrift runs the drift tests of driftNames (none when the window has

@@ -90,12 +90,9 @@ func ComputeCounted(ctx context.Context, ref *Dataset, cur *CountedDataset, cfg 
 		if len(cc.Values) != len(cc.Counts) {
 			return nil, fmt.Errorf("current column %q: %d values, %d counts", name, len(cc.Values), len(cc.Counts))
 		}
-		rq, err := metrics.NumericQuality(rc, nil)
+		rq, err := referenceNumQuality(name, rc, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("reference column %q: %w", name, err)
-		}
-		if pr, ok := cfg.PlausibleRanges[name]; ok {
-			metrics.CountImplausible(&rq, rc, pr)
+			return nil, err
 		}
 		r.DataQuality.Reference[name] = rq
 		rv := presentNum(rc)
