@@ -98,6 +98,13 @@ func partitioned(t *testing.T, cur *report.Dataset, cfg report.Config, parts int
 	if lo != cur.Rows {
 		t.Fatalf("parts cover %d of %d rows", lo, cur.Rows)
 	}
+	return mergeShuffled(t, cfg, docs)
+}
+
+// mergeShuffled unmarshals the profile documents and merges them in a shuffled
+// order (every third, wrapping around).
+func mergeShuffled(t *testing.T, cfg report.Config, docs [][]byte) *Profile {
+	t.Helper()
 	merged := New(cfg)
 	for k := range docs {
 		p, err := Unmarshal(docs[(k*3)%len(docs)])

@@ -69,17 +69,7 @@ func partitionedLabelled(t *testing.T, cur *report.Dataset, labels map[string][]
 		docs = append(docs, b)
 		lo = hi
 	}
-	merged := New(cfg)
-	for k := range docs {
-		p, err := Unmarshal(docs[(k*3)%len(docs)])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := merged.Merge(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return merged, maxBytes
+	return mergeShuffled(t, cfg, docs), maxBytes
 }
 
 func near(g, w, rel float64) bool {
